@@ -1,0 +1,174 @@
+"""The org config (`hullcheck.yaml`): a pydantic model, and errors that name file, line and key."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROFILES = ("microservice", "monolith", "datascience", "tooling")
+DEFAULT_MAX_FILE_BYTES = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message says where and why."""
+
+
+class _Model(BaseModel):
+    # Unknown keys are almost always typos ("repo:" for "repos:"): refuse them.
+    model_config = ConfigDict(extra="forbid")
+
+
+class GitSource(_Model):
+    url: str | None = Field(None, description="clone URL, local path or file:// URL")
+    path_glob: str | None = Field(None, description="every git repository matching this glob")
+    ref: str | None = Field(None, description="branch to audit; default: the remote's HEAD")
+    name: str | None = Field(None, description="repository name in reports; default: from the URL")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> GitSource:
+        if (self.url is None) == (self.path_glob is None):
+            raise ValueError("give exactly one of 'url' or 'path_glob'")
+        if self.name is not None and self.path_glob is not None:
+            raise ValueError("'name' applies to a single 'url', not to a 'path_glob'")
+        return self
+
+
+class Sources(_Model):
+    git: list[GitSource] = Field(default_factory=list)
+
+
+class Team(_Model):
+    name: str
+    profile: str = "microservice"
+    email: str | None = None
+    repos: list[str] = Field(default_factory=list, description="fnmatch globs on repository names")
+
+    @field_validator("repos")
+    @classmethod
+    def _non_empty_globs(cls, v: list[str]) -> list[str]:
+        if any(not g.strip() for g in v):
+            raise ValueError("an empty glob matches nothing")
+        return v
+
+
+class Config(_Model):
+    database: Path = Path("hullcheck.duckdb")
+    cache_dir: Path | None = Field(None, description="git mirror cache; default: ~/.cache/hullcheck")
+    max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, gt=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    git_timeout_seconds: int = Field(600, ge=1)
+    sources: Sources = Field(default_factory=Sources)
+    teams: list[Team] = Field(default_factory=list)
+    # Filled by later capabilities; accepted now so that one config file serves every version.
+    registries: list[dict[str, Any]] = Field(default_factory=list)
+    profiles: dict[str, Any] = Field(default_factory=dict)
+    waivers: list[dict[str, Any]] = Field(default_factory=list)
+    email: dict[str, Any] | None = None
+
+    # Not part of the file: where it came from, to resolve relative paths and to stamp runs.
+    source_path: Path | None = Field(None, exclude=True)
+    source_hash: str = Field("", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_team_names(self) -> Config:
+        seen: set[str] = set()
+        for t in self.teams:
+            if t.name in seen:
+                raise ValueError(f"team '{t.name}' is defined twice")
+            seen.add(t.name)
+        return self
+
+    def resolve(self, p: Path) -> Path:
+        p = Path(os.path.expanduser(str(p)))
+        if p.is_absolute() or self.source_path is None:
+            return p
+        return self.source_path.parent / p
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.database)
+
+    @property
+    def cache_path(self) -> Path:
+        if self.cache_dir is not None:
+            return self.resolve(self.cache_dir)
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        return Path(base) / "hullcheck"
+
+
+def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    """Map each key path (as pydantic reports it in `loc`) to its 1-based line."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = k.value
+            out[(*path, key)] = k.start_mark.line + 1
+            _line_index(v, (*path, key), out)
+            out[(*path, key)] = k.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, i), out)
+
+
+def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Validate config text; every problem is reported as `file:line: key: message`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise ConfigError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:1: the config must be a mapping of keys (database, sources, teams, …)")
+    lines: dict[tuple[Any, ...], int] = {}
+    if root is not None:
+        _line_index(root, (), lines)
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            line = _nearest_line(lines, loc)
+            where = f"{source}:{line}" if line else source
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check its spelling and indentation)"
+            problems.append(f"{where}: {_format_loc(loc)}: {msg}")
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
+    cfg.source_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return cfg
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (pass --config, or run `hullcheck demo`)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the config: {e}") from None
+    cfg = parse_config(text, str(path))
+    cfg.source_path = path.resolve()
+    return cfg

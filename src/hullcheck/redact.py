@@ -1,0 +1,90 @@
+"""Keep the key, drop the value: secret-looking values never reach the database, logs or reports.
+
+Two signals, either is enough: the *name* says it is a secret (PASSWORD, TOKEN, API_KEY…),
+or the *value* has the shape of a well-known credential (cloud keys, forge tokens, private
+keys, JWTs, passwords inside URLs). A value that only refers to another variable
+(`$TOKEN`, `${TOKEN}`) is not a secret and is kept, because it says where the secret comes from.
+"""
+
+from __future__ import annotations
+
+import re
+
+MARKER = "<redacted>"
+
+SECRET_NAME = re.compile(
+    r"(?i)(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key"
+    r"|credential|auth|session[_-]?key|signing[_-]?key|encryption[_-]?key|client[_-]?secret|dsn)"
+)
+# Names that contain a secret word but are configuration, not secrets.
+_NOT_SECRET_NAME = re.compile(r"(?i)(_(file|path|dir|url|endpoint|host|port|user(name)?|method|type|enabled)$)")
+
+_TOKEN_SHAPES = [
+    r"AKIA[0-9A-Z]{16}",  # AWS access key id
+    r"(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{20,}",  # GitHub tokens
+    r"glpat-[A-Za-z0-9_\-]{20,}",  # GitLab personal access token
+    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
+    r"sk-[A-Za-z0-9_\-]{20,}",  # OpenAI-style secret keys
+    r"AIza[0-9A-Za-z_\-]{35}",  # Google API key
+    r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+",  # JWT
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+]
+TOKEN_SHAPE = re.compile("|".join(f"(?:{s})" for s in _TOKEN_SHAPES))
+_URL_PASSWORD = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^@\s/]+)(?P<at>@)")
+_AUTH_HEADER = re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)(?P<val>[^\s\"']+)")
+# A value: quoted (up to its closing quote) or a bare word that is not a $reference.
+_VALUE = r"""(?:"(?P<dq>[^"$][^"]*)"|'(?P<sq>[^'$][^']*)'|(?P<val>[^\s"'$\-][^\s"']*))"""
+# KEY=value or KEY: value inside free text (RUN lines, heredocs, scripts).
+_INLINE_ASSIGN = re.compile(
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*)" + _VALUE
+)
+# --password value, --token=value, -p value is too ambiguous to touch.
+_FLAG_VALUE = re.compile(r"(?P<key>--[A-Za-z][A-Za-z0-9\-]*)(?P<sep>\s+|=)" + _VALUE)
+_REFERENCE_ONLY = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*([:?+\-][^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
+
+
+def looks_secret(name: str, value: str | None) -> bool:
+    """Whether `value` (stored under `name`) must be replaced by the marker."""
+    if value is None or value == "":
+        return False
+    if _REFERENCE_ONLY.match(value.strip()):
+        return False
+    if TOKEN_SHAPE.search(value) or _URL_PASSWORD.search(value):
+        return True
+    return is_secret_name(name)
+
+
+def redact_value(name: str, value: str | None) -> tuple[str | None, bool]:
+    """(value to store, whether it was redacted)."""
+    if looks_secret(name, value):
+        return MARKER, True
+    return value, False
+
+
+def redact_text(text: str) -> str:
+    """Redact credentials inside free text: token shapes, URL passwords, auth headers, secret assignments."""
+    if not text:
+        return text
+    text = TOKEN_SHAPE.sub(MARKER, text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m['pre']}{MARKER}{m['at']}", text)
+    text = _AUTH_HEADER.sub(lambda m: f"{m['pre']}{MARKER}", text)
+
+    def _replace(m: re.Match[str]) -> str:
+        key = m["key"].lstrip("-")
+        value = m["dq"] or m["sq"] or m["val"] or ""
+        if value.startswith(MARKER) or key.lower() == "authorization" or not is_secret_name(key):
+            return m[0]
+        quote = '"' if m["dq"] is not None else ("'" if m["sq"] is not None else "")
+        return f"{m['key']}{m['sep']}{quote}{MARKER}{quote}"
+
+    text = _FLAG_VALUE.sub(_replace, text)
+    return _INLINE_ASSIGN.sub(_replace, text)
+
+
+def redact_url(url: str) -> str:
+    """A URL as it may be shown or stored: any user:password part loses its password."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['pre']}{MARKER}{m['at']}", url)
