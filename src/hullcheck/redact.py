@@ -35,9 +35,7 @@ _AUTH_HEADER = re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\
 # A value: quoted (up to its closing quote) or a bare word that is not a $reference.
 _VALUE = r"""(?:"(?P<dq>[^"$][^"]*)"|'(?P<sq>[^'$][^']*)'|(?P<val>[^\s"'$\-][^\s"']*))"""
 # KEY=value or KEY: value inside free text (RUN lines, heredocs, scripts).
-_INLINE_ASSIGN = re.compile(
-    r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*)" + _VALUE
-)
+_INLINE_ASSIGN = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*)" + _VALUE)
 # --password value, --token=value, -p value is too ambiguous to touch.
 _FLAG_VALUE = re.compile(r"(?P<key>--[A-Za-z][A-Za-z0-9\-]*)(?P<sep>\s+|=)" + _VALUE)
 _REFERENCE_ONLY = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*([:?+\-][^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)$")

@@ -220,9 +220,7 @@ class _Builder:
                 if stage is None:
                     expanded = expand(default, self.global_args, self.escape)[0] if default else default
                     self.global_args[k] = expanded
-                self.facts.vars.append(
-                    VarRow(stage.row.stage_index if stage else None, seq, "ARG", k, value, redacted)
-                )
+                self.facts.vars.append(VarRow(stage.row.stage_index if stage else None, seq, "ARG", k, value, redacted))
         if stage is not None and keyword != "FROM":
             stage.row.instruction_count += 1
             stage.row.end_line = cmd.end_line
@@ -259,11 +257,28 @@ class _Builder:
         resolved, missing = expand(written, self.global_args, self.escape)
         index = len(self.stages)
         row = StageRow(
-            stage_index=index, name=name, base_as_written=written, base_resolved=resolved or None,
-            base_kind="image", base_registry=None, base_repository=None, base_tag=None, base_digest=None,
-            base_normalized=None, base_stage_index=None, platform=(_flag(cmd.flags, "platform") or [None])[0],
-            start_line=cmd.start_line, end_line=cmd.end_line, instruction_count=0, final_user=None,
-            user_inherited=False, exposed_ports=[], healthcheck=None, entrypoint=None, cmd=None, workdir=None,
+            stage_index=index,
+            name=name,
+            base_as_written=written,
+            base_resolved=resolved or None,
+            base_kind="image",
+            base_registry=None,
+            base_repository=None,
+            base_tag=None,
+            base_digest=None,
+            base_normalized=None,
+            base_stage_index=None,
+            platform=(_flag(cmd.flags, "platform") or [None])[0],
+            start_line=cmd.start_line,
+            end_line=cmd.end_line,
+            instruction_count=0,
+            final_user=None,
+            user_inherited=False,
+            exposed_ports=[],
+            healthcheck=None,
+            entrypoint=None,
+            cmd=None,
+            workdir=None,
             is_final=False,
         )
         base_stage = self._stage_by_name(resolved)
@@ -347,9 +362,15 @@ class _Builder:
         sources = values[:-1] if len(values) > 1 else []
         self.facts.copies.append(
             CopyRow(
-                stage_index=stage.row.stage_index, seq=seq, keyword=keyword, sources=[redact_text(s) for s in sources],
-                destination=values[-1] if values else None, from_ref=from_ref, from_stage_index=from_stage_index,
-                from_image=from_image, is_heredoc=bool(cmd.heredocs),
+                stage_index=stage.row.stage_index,
+                seq=seq,
+                keyword=keyword,
+                sources=[redact_text(s) for s in sources],
+                destination=values[-1] if values else None,
+                from_ref=from_ref,
+                from_stage_index=from_stage_index,
+                from_image=from_image,
+                is_heredoc=bool(cmd.heredocs),
                 is_remote=keyword == "ADD" and any(re.match(r"^(https?|git)://|^git@", s) for s in sources),
                 flags=[redact_text(f) for f in cmd.flags],
             )
@@ -370,5 +391,7 @@ class _Builder:
         for inst in found:
             cleaned = cache_cleaned(inst.manager, script, by_manager[inst.manager], mounts, stage.env_keys)
             self.facts.packages.append(
-                PackageRow(stage.row.stage_index, seq, cmd.start_line, inst.manager, inst.package, inst.version, cleaned)
+                PackageRow(
+                    stage.row.stage_index, seq, cmd.start_line, inst.manager, inst.package, inst.version, cleaned
+                )
             )

@@ -1,0 +1,140 @@
+"""The `hullcheck` command. Heavy modules are imported inside each command: start-up stays light."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Audit how an organization builds and ships its containers: git + registries -> DuckDB -> reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="Org config file.", envvar="HULLCHECK_CONFIG", show_default=True)
+]
+DatabaseOpt = Annotated[
+    Path | None,
+    typer.Option("--database", "-d", help="DuckDB file; default: the one named in the config.", show_default=False),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _parse_date(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO timestamp") from None
+    if len(value) == 10:  # a bare date means the end of that day
+        parsed = datetime.combine(parsed.date(), time(23, 59, 59))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _database(config: Path, database: Path | None) -> Path:
+    if database is not None:
+        return database
+    from hullcheck.config import ConfigError, load_config
+
+    try:
+        return load_config(config).database_path
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+
+
+@app.command()
+def audit(
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Audit each repo as of this date (YYYY-MM-DD, UTC end of day): backfills history."),
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Audit only repositories whose name matches this glob (repeatable).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the summary.")] = False,
+) -> None:
+    """Crawl every configured repository, extract its build files into the database, and record a run.
+
+    Exit status: 0 when every repository was audited, 1 when some failed (the run is
+    'partial' and says which), 2 on a config or fatal error.
+    """
+    from hullcheck.audit_cli import run_audit_command
+
+    when = _parse_date(as_of) if as_of else None
+    raise typer.Exit(run_audit_command(config, when, only, quiet))
+
+
+@app.command()
+def sql(
+    query: Annotated[str | None, typer.Argument(help="SQL to run; see docs/schema.md for the views.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from this file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """Run ad-hoc SQL on the audit database (read-only). Examples live in sql/examples/."""
+    if (query is None) == (file is None):
+        raise _fail("give either a query or --file FILE.sql")
+    if fmt not in ("table", "csv", "json"):
+        raise _fail(f"unknown format {fmt!r}: use table, csv or json")
+    text = query if query is not None else _read_text(file)
+    from hullcheck.sqlcli import run_sql
+
+    raise typer.Exit(run_sql(_database(config, database), text, fmt))
+
+
+def _read_text(path: Path | None) -> str:
+    assert path is not None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise _fail(f"{path}: {e.strerror}") from None
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(help="How many of the newest runs to show.")] = 20,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """List audit runs, newest first, with their status and counts."""
+    from hullcheck.sqlcli import run_sql
+
+    query = (
+        "SELECT run_id, status, started_at, duration, as_of, repos_total, repos_extracted, repos_unchanged, "
+        "repos_failed, message FROM runs ORDER BY run_id DESC LIMIT " + str(int(limit))
+    )
+    raise typer.Exit(run_sql(_database(config, database), query, "table"))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to create the demo org.")] = Path("demo"),
+) -> None:
+    """Create a small demo organization (local git repos with history) and audit it."""
+    from hullcheck.audit_cli import run_audit_command
+    from hullcheck.demo import create_demo_org
+
+    config = create_demo_org(directory)
+    typer.echo(f"demo org written to {directory}/ (config: {config})")
+    code = run_audit_command(config, None, None, quiet=False)
+    typer.echo(f"\nTry: hullcheck sql -c {config} -f sql/examples/base_images_by_count.sql")
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

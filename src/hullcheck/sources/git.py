@@ -1,0 +1,241 @@
+"""Git source: a bare mirror cache, incremental fetch, and blob reads without a checkout.
+
+The nightly rerun must be cheap, so the order of work is:
+1. `git ls-remote` tells the audited ref's tip without touching the mirror;
+2. only if that commit is new to the database is the mirror cloned or fetched
+   (partial clone, `--filter=blob:none`, where the remote allows it);
+3. the tree is listed (`ls-tree`, no checkout), and only blobs the database has never
+   seen are fetched, in one batch, and read through gitpython's persistent
+   `cat-file --batch`.
+One-shot commands go through `subprocess` with timeouts; the persistent reader is gitpython's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import git as gitpython
+
+from hullcheck.redact import redact_url
+
+# Never prompt: a nightly job has nobody to answer, and a prompt would hang it.
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GCM_INTERACTIVE": "never",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
+    "LC_ALL": "C",
+}
+
+
+class GitSourceError(Exception):
+    """A repository could not be read; the message is meant for a human."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepoSpec:
+    name: str
+    url: str  # as configured; may carry credentials, so never store or print it
+    ref: str | None
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTip:
+    ref: str  # full ref name, e.g. refs/heads/main
+    sha: str
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    mode: str
+    type: str
+    sha: str
+    path: str
+
+
+@dataclass
+class GitStats:
+    """Counters that tests and benchmarks read to prove what an audit did (and did not) do."""
+
+    processes: int = 0
+    clones: int = 0
+    fetches: int = 0
+    blobs_prefetched: int = 0
+    blobs_read: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for k, v in counts.items():
+                setattr(self, k, getattr(self, k) + v)
+
+
+def _explain(stderr: str, url: str) -> str:
+    text = stderr.replace(url, redact_url(url)).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
+    detail = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), lines[-1] if lines else "")
+    low = text.lower()
+    if "authentication failed" in low or "could not read username" in low or "permission denied" in low:
+        why = "authentication failed (check the credentials this job runs with)"
+    elif "not found" in low or "does not appear to be a git repository" in low or "no such file" in low:
+        why = "repository not found"
+    elif "could not resolve host" in low or "connection refused" in low or "timed out" in low:
+        why = "cannot reach the git server"
+    elif "inflate" in low or "bad object" in low or "corrupt" in low or "did not receive expected object" in low:
+        why = "the repository is corrupt"
+    else:
+        why = "git failed"
+    return f"{why}: {detail}" if detail else why
+
+
+class GitMirrors:
+    def __init__(self, cache_dir: Path, timeout_seconds: int = 600) -> None:
+        self.cache_dir = cache_dir / "git"
+        self.timeout = timeout_seconds
+        self.stats = GitStats()
+        self._env = {**os.environ, **_GIT_ENV}
+
+    # -- process plumbing ---------------------------------------------------------
+    def _git(self, args: list[str], url: str, cwd: Path | None = None, stdin: str | None = None) -> str:
+        self.stats.add(processes=1)
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=cwd,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                env=self._env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise GitSourceError(f"git {args[0]} took longer than {self.timeout}s and was stopped") from None
+        if proc.returncode != 0:
+            raise GitSourceError(_explain(proc.stderr, url))
+        return proc.stdout
+
+    # -- remote -------------------------------------------------------------------
+    def remote_tip(self, spec: RepoSpec) -> RemoteTip | None:
+        """The commit the audited ref points to on the remote; None for an empty repository."""
+        if spec.ref is None:
+            out = self._git(["ls-remote", "--symref", spec.url, "HEAD"], spec.url)
+            symref = re.search(r"^ref: (\S+)\tHEAD$", out, re.MULTILINE)
+            sha = re.search(r"^([0-9a-f]{40,64})\tHEAD$", out, re.MULTILINE)
+            if not sha:
+                return None
+            return RemoteTip(symref.group(1) if symref else "HEAD", sha.group(1))
+        wanted = [spec.ref] if spec.ref.startswith("refs/") else [f"refs/heads/{spec.ref}", f"refs/tags/{spec.ref}"]
+        out = self._git(["ls-remote", spec.url, *wanted], spec.url)
+        found = dict(reversed(line.split("\t", 1)) for line in out.splitlines() if "\t" in line)
+        for ref in wanted:
+            if ref in found:
+                return RemoteTip(ref, found[ref])
+        raise GitSourceError(f"ref '{spec.ref}' not found on {spec.display_url}")
+
+    # -- mirror -------------------------------------------------------------------
+    def mirror_path(self, spec: RepoSpec) -> Path:
+        digest = hashlib.sha256(spec.url.encode()).hexdigest()[:12]
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", spec.name)[:60]
+        return self.cache_dir / f"{safe}-{digest}.git"
+
+    def ensure_commit(self, spec: RepoSpec, tip: RemoteTip) -> Path:
+        """A bare mirror that holds `tip` and its history (blobs fetched on demand)."""
+        path = self.mirror_path(spec)
+        if not (path / "HEAD").exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            if tmp.exists():
+                subprocess.run(["rm", "-rf", str(tmp)], check=False)
+            self._git(["clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", spec.url, str(tmp)], spec.url)
+            tmp.rename(path)  # a clone killed half-way never looks like a mirror
+            self.stats.add(clones=1)
+        if not self._has_object(path, tip.sha, spec.url):
+            refspec = f"+{tip.ref}:{tip.ref}" if tip.ref != "HEAD" else tip.sha
+            self._git(["fetch", "--quiet", "--no-tags", "--update-head-ok", "origin", refspec], spec.url, cwd=path)
+            self.stats.add(fetches=1)
+        return path
+
+    def _has_object(self, path: Path, sha: str, url: str) -> bool:
+        try:
+            self._git(["cat-file", "-e", f"{sha}^{{commit}}"], url, cwd=path)
+            return True
+        except GitSourceError:
+            return False
+
+    def commit_at(self, path: Path, tip: RemoteTip, as_of: datetime | None, url: str) -> tuple[str, datetime] | None:
+        """The audited commit: the tip, or the last first-parent commit at or before `as_of`."""
+        args = ["log", "-1", "--first-parent", "--format=%H %cI"]
+        if as_of is not None:
+            args.append(f"--before={as_of.isoformat()}")
+        out = self._git([*args, tip.sha], url, cwd=path).strip()
+        if not out:
+            return None
+        sha, when = out.split(" ", 1)
+        return sha, datetime.fromisoformat(when)
+
+    def list_tree(self, path: Path, commit: str, url: str) -> list[TreeEntry]:
+        out = self._git(["ls-tree", "-r", "-z", "--full-tree", commit], url, cwd=path)
+        entries = []
+        for item in out.split("\0"):
+            if not item:
+                continue
+            meta, p = item.split("\t", 1)
+            mode, typ, sha = meta.split(" ")
+            entries.append(TreeEntry(mode, typ, sha, p))
+        return entries
+
+    def prefetch(self, path: Path, shas: list[str], url: str) -> None:
+        """Fetch missing blobs of a partial clone in one process, not one process per blob."""
+        if not shas or not self._is_partial(path):
+            return
+        self._git(
+            [
+                "-c",
+                "fetch.negotiationAlgorithm=noop",
+                "fetch",
+                "origin",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--recurse-submodules=no",
+                "--filter=blob:none",
+                "--stdin",
+            ],
+            url,
+            cwd=path,
+            stdin="\n".join(shas) + "\n",
+        )
+        self.stats.add(blobs_prefetched=len(shas))
+
+    def _is_partial(self, path: Path) -> bool:
+        config = (path / "config").read_text(errors="replace")
+        return "promisor = true" in config
+
+    def read_blobs(self, path: Path, shas: list[str], max_bytes: int) -> dict[str, bytes | int]:
+        """Content of each blob, or its size (an int) when it is larger than `max_bytes`."""
+        out: dict[str, bytes | int] = {}
+        if not shas:
+            return out
+        repo = gitpython.Repo(path)
+        try:
+            for sha in shas:
+                _, _, size, stream = repo.git.stream_object_data(sha)
+                data = stream.read()  # the batch protocol needs the whole object drained
+                out[sha] = size if size > max_bytes else data
+                self.stats.add(blobs_read=1)
+        except (gitpython.GitCommandError, ValueError) as e:
+            raise GitSourceError(f"cannot read objects from the mirror: {e}") from None
+        finally:
+            repo.close()
+        return out
