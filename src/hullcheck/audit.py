@@ -21,7 +21,6 @@ from hullcheck.extract.dockerfile import EXTRACTOR_VERSION
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.store import Store
 
-_FLUSH_EVERY_REPOS = 50
 _FLUSH_EVERY_SECONDS = 5.0
 
 
@@ -129,7 +128,7 @@ def _crawl_all(
     }
     mirrors = GitMirrors(cfg.cache_path, cfg.git_timeout_seconds)
     summary.git = mirrors.stats
-    writer = _BatchWriter(store, run_id)
+    writer = _BatchWriter(store, run_id, cfg.write_batch_repos)
     done = 0
     with ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="crawl") as pool:
         futures = [
@@ -165,8 +164,9 @@ def _count(summary: AuditSummary, result: RepoResult) -> None:
 class _BatchWriter:
     """Buffers whole repositories and writes them in one transaction per batch."""
 
-    def __init__(self, store: Store, run_id: int) -> None:
+    def __init__(self, store: Store, run_id: int, batch_repos: int) -> None:
         self.store = store
+        self.batch_repos = batch_repos
         self.run_id = run_id
         self.pending: list[RepoResult] = []
         self.last_flush = time.monotonic()
@@ -175,7 +175,7 @@ class _BatchWriter:
 
     def add(self, result: RepoResult) -> None:
         self.pending.append(result)
-        if len(self.pending) >= _FLUSH_EVERY_REPOS or time.monotonic() - self.last_flush > _FLUSH_EVERY_SECONDS:
+        if len(self.pending) >= self.batch_repos or time.monotonic() - self.last_flush > _FLUSH_EVERY_SECONDS:
             self.flush()
 
     def flush(self) -> None:

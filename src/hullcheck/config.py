@@ -62,6 +62,7 @@ class Config(_Model):
     max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, gt=0)
     concurrency: int = Field(4, ge=1, le=64)
     git_timeout_seconds: int = Field(600, ge=1)
+    write_batch_repos: int = Field(50, ge=1, description="repositories written per database transaction")
     sources: Sources = Field(default_factory=Sources)
     teams: list[Team] = Field(default_factory=list)
     # Filled by later capabilities; accepted now so that one config file serves every version.

@@ -1,0 +1,93 @@
+"""Shared fixtures: real git repositories written to tmp dirs, an org config around them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from hullcheck.config import Config, load_config
+from hullcheck.gitbuild import Commit, write_repo
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def days_ago(n: int) -> datetime:
+    return NOW - timedelta(days=n)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user or system git config leaks into tests (credential helpers, url rewrites…)."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+
+
+class Org:
+    """A tmp organization: repositories under `repos/`, a config, helpers to audit and query."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repos = root / "repos"
+        self.sources: list[dict[str, object]] = []
+        self.extra: dict[str, object] = {}
+
+    def repo(self, name: str, commits: list[Commit], branch: str = "main", add: bool = True, **src: object) -> Path:
+        path = write_repo(self.repos / name, commits, branch=branch)
+        if add:
+            self.sources.append({"url": str(path), **src})
+        return path
+
+    def write_config(self) -> Path:
+        data = {
+            "database": "audit.duckdb",
+            "cache_dir": "cache",
+            "sources": {"git": self.sources},
+            "teams": [{"name": "everyone", "profile": "microservice", "repos": ["*"]}],
+            **self.extra,
+        }
+        path = self.root / "hullcheck.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    def config(self) -> Config:
+        return load_config(self.write_config())
+
+    def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+        con = duckdb.connect(str(self.root / "audit.duckdb"), read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, sql: str, params: list[object] | None = None) -> object:
+        return self.query(sql, params)[0][0]
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Org:
+    return Org(tmp_path)
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def hullcheck_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed `hullcheck` command as a user would."""
+
+    exe = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "hullcheck"
+
+    def run(*args: str, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+    return run
