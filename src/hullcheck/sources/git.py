@@ -160,18 +160,16 @@ class GitMirrors:
             self._git(["clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", spec.url, str(tmp)], spec.url)
             tmp.rename(path)  # a clone killed half-way never looks like a mirror
             self.stats.add(clones=1)
-        if not self._has_object(path, tip.sha, spec.url):
+        if self._local_ref(path, tip.ref, spec.url) != tip.sha:
             refspec = f"+{tip.ref}:{tip.ref}" if tip.ref != "HEAD" else tip.sha
             self._git(["fetch", "--quiet", "--no-tags", "--update-head-ok", "origin", refspec], spec.url, cwd=path)
             self.stats.add(fetches=1)
         return path
 
-    def _has_object(self, path: Path, sha: str, url: str) -> bool:
-        try:
-            self._git(["cat-file", "-e", f"{sha}^{{commit}}"], url, cwd=path)
-            return True
-        except GitSourceError:
-            return False
+    def _local_ref(self, path: Path, ref: str, url: str) -> str | None:
+        # Reads the ref only: asking for the object itself would make a partial clone fetch it lazily.
+        out = self._git(["for-each-ref", "--format=%(objectname)", ref], url, cwd=path).strip()
+        return out or None
 
     def commit_at(self, path: Path, tip: RemoteTip, as_of: datetime | None, url: str) -> tuple[str, datetime] | None:
         """The audited commit: the tip, or the last first-parent commit at or before `as_of`."""
