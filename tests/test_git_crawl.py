@@ -99,7 +99,12 @@ def test_as_of_audits_the_last_commit_at_or_before_the_date(org: Org) -> None:
         "SELECT r.as_of IS NOT NULL, s.status, st.base_tag FROM runs r JOIN repo_snapshots s USING (run_id) "
         "LEFT JOIN dockerfile_stages st USING (run_id, repo) ORDER BY run_id"
     )
-    assert got == [(True, "extracted", "18"), (True, "extracted", "20"), (True, "empty", None), (False, "extracted", "22")]
+    assert got == [
+        (True, "extracted", "18"),
+        (True, "extracted", "20"),
+        (True, "empty", None),
+        (False, "extracted", "22"),
+    ]
     # latest_* follows the newest effective time, not the order runs were made in
     assert org.scalar("SELECT base_tag FROM latest_dockerfile_stages") == "22"
 
@@ -161,7 +166,7 @@ def test_binary_oversize_and_non_utf8_files(org: Org) -> None:
                 {
                     "Dockerfile": b"\x7fELF\x02\x01\x01\x00\x00\x00binary",
                     "big.Dockerfile": big,
-                    "latin1.Dockerfile": "FROM alpine\nLABEL author=\"Jos\xe9\"\n".encode("latin-1"),
+                    "latin1.Dockerfile": 'FROM alpine\nLABEL author="Jos\xe9"\n'.encode("latin-1"),
                 },
             )
         ],
@@ -184,7 +189,7 @@ def test_size_cap_is_configurable(org: Org) -> None:
 
 
 class _AuthRequired(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         self.send_response(401)
         self.send_header("WWW-Authenticate", 'Basic realm="git"')
         self.end_headers()
@@ -222,9 +227,7 @@ def test_broken_repositories_become_error_rows_and_the_run_is_partial(org: Org, 
     assert rows["missing"][0] == "failed" and "repository not found" in rows["missing"][1]
     assert rows["private"][0] == "failed" and "authentication failed" in rows["private"][1]
     assert rows["corrupt"][0] == "failed" and "corrupt" in rows["corrupt"][1]
-    assert org.query("SELECT status, repos_failed, message FROM runs") == [
-        ("partial", 3, "3 of 5 repositories failed")
-    ]
+    assert org.query("SELECT status, repos_failed, message FROM runs") == [("partial", 3, "3 of 5 repositories failed")]
     everything = str(org.query("SELECT * FROM git_snapshots")) + str(org.query("SELECT * FROM audit_runs"))
     assert "s3cr3t-pw" not in everything and "<redacted>" in everything
 

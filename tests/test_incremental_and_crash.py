@@ -13,20 +13,39 @@ from conftest import Org, days_ago
 from hullcheck.audit import run_audit
 from hullcheck.gitbuild import Commit, write_repo
 
-STORAGE_TABLES = ("audit_runs", "git_snapshots", "git_commits", "git_commit_files", "git_blobs", "df_files",
-                  "df_stages", "df_instructions", "df_packages", "df_vars", "df_copies")
+STORAGE_TABLES = (
+    "audit_runs",
+    "git_snapshots",
+    "git_commits",
+    "git_commit_files",
+    "git_blobs",
+    "df_files",
+    "df_stages",
+    "df_instructions",
+    "df_packages",
+    "df_vars",
+    "df_copies",
+)
 
 
 def _counts(org: Org) -> dict[str, int]:
-    return {t: int(org.scalar(f"SELECT count(*) FROM {t}")) for t in STORAGE_TABLES}  # noqa: S608 - fixed names
+    return {t: int(org.scalar(f"SELECT count(*) FROM {t}")) for t in STORAGE_TABLES}
 
 
 def _make_org(org: Org, n: int) -> None:
     for i in range(n):
-        org.repo(f"svc-{i:02d}", [
-            Commit(days_ago(9), {"Dockerfile": f"FROM python:3.{i % 5 + 8}\nRUN pip install app{i}\n",
-                                 "compose.yaml": f"services:\n  s{i}:\n    build: .\n"}),
-        ])
+        org.repo(
+            f"svc-{i:02d}",
+            [
+                Commit(
+                    days_ago(9),
+                    {
+                        "Dockerfile": f"FROM python:3.{i % 5 + 8}\nRUN pip install app{i}\n",
+                        "compose.yaml": f"services:\n  s{i}:\n    build: .\n",
+                    },
+                ),
+            ],
+        )
 
 
 def test_no_change_rerun_reads_no_blob_and_adds_only_observations(org: Org) -> None:
@@ -67,9 +86,9 @@ def test_a_change_in_one_repo_rereads_only_that_repo(org: Org) -> None:
     assert org.query("SELECT repo, base_tag FROM latest_dockerfile_stages WHERE repo = 'svc-02'") == [
         ("svc-02", "3.13-slim")
     ]
-    assert org.query(
-        "SELECT repo FROM repo_snapshots WHERE run_id = ? AND status = 'extracted'", [summary.run_id]
-    ) == [("svc-02",)]
+    assert org.query("SELECT repo FROM repo_snapshots WHERE run_id = ? AND status = 'extracted'", [summary.run_id]) == [
+        ("svc-02",)
+    ]
 
 
 def _latest_state(org: Org) -> list[tuple[object, ...]]:
@@ -93,7 +112,9 @@ def test_sigkill_mid_audit_leaves_earlier_runs_and_latest_views_intact(org: Org)
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "hullcheck", "audit", "--config", str(cfg_path)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stderr is not None
     seen = 0
