@@ -16,8 +16,9 @@ Each YAML file maps a case name to a case (sqlfluff rule-case style)::
 
 Input bytes: `dockerfile` is encoded as UTF-8. For exact bytes (BOM, CRLF, tabs, trailing
 whitespace, Latin-1, NUL) use `dockerfile_escaped` instead: a string with Python escapes,
-decoded by `codecs.decode(s, "unicode_escape")` then encoded as Latin-1, so "\\xef\\xbb\\xbf"
-is a BOM, "\\r\\n" is CRLF and "\\xe9" is the single byte 0xE9.
+decoded by `codecs.decode(s, "unicode_escape")` then encoded as Latin-1, so `\\xef\\xbb\\xbf`
+is a BOM, `\\r\\n` is CRLF, `\\xe9` is the single byte 0xE9 and `\\\\` one backslash. Write
+it as a YAML *single-quoted* string so that YAML itself does not decode the escapes first.
 
 Dicts compare only the fields they give; lists of rows must have exactly the given length.
 Every case that parses is also cross-checked against BuildKit's own parser (`dockerfile`
