@@ -239,3 +239,13 @@ def test_config_error_is_raised_before_a_run_is_recorded(org: Org, tmp_path: Pat
     with pytest.raises(ConfigError, match="--only nothing-matches"):
         run_audit(org.config(), only=["nothing-matches"])
     assert not (org.root / "audit.duckdb").exists()
+
+
+def test_a_failed_fetch_does_not_hide_the_last_audited_facts(org: Org) -> None:
+    path = org.repo("flaky", [Commit(days_ago(3), {"Dockerfile": DOCKERFILE})])
+    cfg = org.config()
+    run_audit(cfg)
+    path.rename(path.with_name("flaky-moved"))  # the remote disappears for a night
+    assert run_audit(cfg).status == "partial"
+    assert org.query("SELECT status FROM latest_repo_snapshots") == [("failed",)]
+    assert org.query("SELECT run_id, base_tag FROM latest_dockerfile_stages") == [(1, "3.20")]

@@ -1,6 +1,7 @@
 -- Public views: the documented, stable surface for ad-hoc SQL (docs/schema.md).
--- Only committed runs (status ok or partial) are visible here; a running, killed or
--- failed run never shows up half.
+-- `runs` lists every run, whatever its status, so operators see failures; every other
+-- view shows only committed runs (status ok or partial): a running, killed or failed
+-- run never shows up half.
 
 CREATE OR REPLACE VIEW runs AS
 SELECT run_id, status, started_at, finished_at, as_of,
@@ -17,14 +18,23 @@ FROM git_snapshots s
 JOIN runs r USING (run_id)
 WHERE r.status IN ('ok', 'partial');
 
--- Per repository, its newest observation; repositories dropped from the config
--- before the newest full audit are left out.
+-- Per repository, its newest observation (a failure shows as a failure); repositories
+-- dropped from the config before the newest full audit are left out.
 CREATE OR REPLACE VIEW latest_repo_snapshots AS
 SELECT *
 FROM repo_snapshots
 WHERE effective_at >= coalesce(
     (SELECT max(effective_at) FROM runs WHERE status IN ('ok', 'partial') AND only_repos IS NULL),
     '-infinity'::TIMESTAMPTZ)
+QUALIFY row_number() OVER (PARTITION BY repo ORDER BY effective_at DESC, run_id DESC) = 1;
+
+-- What the latest_* fact views read: per repository, its newest observation that has a
+-- commit, so one failed fetch does not make a repository's facts vanish from reports.
+CREATE OR REPLACE VIEW latest_audited_snapshots AS
+SELECT *
+FROM repo_snapshots
+WHERE status IN ('extracted', 'unchanged')
+  AND repo IN (SELECT repo FROM latest_repo_snapshots)
 QUALIFY row_number() OVER (PARTITION BY repo ORDER BY effective_at DESC, run_id DESC) = 1;
 
 CREATE OR REPLACE VIEW repo_files AS
@@ -45,36 +55,41 @@ WHERE f.kind = 'dockerfile';
 
 CREATE OR REPLACE VIEW dockerfile_stages AS
 SELECT d.run_id, d.repo, d.commit_sha, d.path, s.* EXCLUDE (blob_sha), d.blob_sha
-FROM dockerfiles d JOIN df_stages s USING (blob_sha);
+FROM dockerfiles d JOIN df_stages s USING (blob_sha)
+WHERE d.skipped_reason IS NULL;
 
 CREATE OR REPLACE VIEW dockerfile_instructions AS
 SELECT d.run_id, d.repo, d.commit_sha, d.path, i.* EXCLUDE (blob_sha), d.blob_sha
-FROM dockerfiles d JOIN df_instructions i USING (blob_sha);
+FROM dockerfiles d JOIN df_instructions i USING (blob_sha)
+WHERE d.skipped_reason IS NULL;
 
 CREATE OR REPLACE VIEW dockerfile_packages AS
 SELECT d.run_id, d.repo, d.commit_sha, d.path, p.* EXCLUDE (blob_sha), d.blob_sha
-FROM dockerfiles d JOIN df_packages p USING (blob_sha);
+FROM dockerfiles d JOIN df_packages p USING (blob_sha)
+WHERE d.skipped_reason IS NULL;
 
 CREATE OR REPLACE VIEW dockerfile_vars AS
 SELECT d.run_id, d.repo, d.commit_sha, d.path, v.* EXCLUDE (blob_sha), d.blob_sha
-FROM dockerfiles d JOIN df_vars v USING (blob_sha);
+FROM dockerfiles d JOIN df_vars v USING (blob_sha)
+WHERE d.skipped_reason IS NULL;
 
 CREATE OR REPLACE VIEW dockerfile_copies AS
 SELECT d.run_id, d.repo, d.commit_sha, d.path, c.* EXCLUDE (blob_sha), d.blob_sha
-FROM dockerfiles d JOIN df_copies c USING (blob_sha);
+FROM dockerfiles d JOIN df_copies c USING (blob_sha)
+WHERE d.skipped_reason IS NULL;
 
--- latest_*: the same rows, restricted to each repository's newest observation.
+-- latest_*: the same rows, restricted to each repository's newest audited commit.
 CREATE OR REPLACE VIEW latest_repo_files AS
-SELECT * FROM repo_files SEMI JOIN latest_repo_snapshots USING (run_id, repo);
+SELECT * FROM repo_files SEMI JOIN latest_audited_snapshots USING (run_id, repo);
 CREATE OR REPLACE VIEW latest_dockerfiles AS
-SELECT * FROM dockerfiles SEMI JOIN latest_repo_snapshots USING (run_id, repo);
+SELECT * FROM dockerfiles SEMI JOIN latest_audited_snapshots USING (run_id, repo);
 CREATE OR REPLACE VIEW latest_dockerfile_stages AS
-SELECT * FROM dockerfile_stages SEMI JOIN latest_repo_snapshots USING (run_id, repo);
+SELECT * FROM dockerfile_stages SEMI JOIN latest_audited_snapshots USING (run_id, repo);
 CREATE OR REPLACE VIEW latest_dockerfile_instructions AS
-SELECT * FROM dockerfile_instructions SEMI JOIN latest_repo_snapshots USING (run_id, repo);
+SELECT * FROM dockerfile_instructions SEMI JOIN latest_audited_snapshots USING (run_id, repo);
 CREATE OR REPLACE VIEW latest_dockerfile_packages AS
-SELECT * FROM dockerfile_packages SEMI JOIN latest_repo_snapshots USING (run_id, repo);
+SELECT * FROM dockerfile_packages SEMI JOIN latest_audited_snapshots USING (run_id, repo);
 CREATE OR REPLACE VIEW latest_dockerfile_vars AS
-SELECT * FROM dockerfile_vars SEMI JOIN latest_repo_snapshots USING (run_id, repo);
+SELECT * FROM dockerfile_vars SEMI JOIN latest_audited_snapshots USING (run_id, repo);
 CREATE OR REPLACE VIEW latest_dockerfile_copies AS
-SELECT * FROM dockerfile_copies SEMI JOIN latest_repo_snapshots USING (run_id, repo);
+SELECT * FROM dockerfile_copies SEMI JOIN latest_audited_snapshots USING (run_id, repo);

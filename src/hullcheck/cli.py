@@ -37,7 +37,9 @@ def _parse_date(value: str) -> datetime:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO timestamp") from None
     if len(value) == 10:  # a bare date means the end of that day
         parsed = datetime.combine(parsed.date(), time(23, 59, 59))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    # Never later than now: a backfill "as of today" must not outrank tonight's audit.
+    return min(parsed, datetime.now(UTC))
 
 
 def _database(config: Path, database: Path | None) -> Path:
