@@ -121,10 +121,16 @@ def _manager_and_args(argv: list[str]) -> tuple[str, list[str]] | None:
         return None
     manager, install_verbs = verbs[prog]
     # Global options may precede the verb (`apt-get -y install`, `zypper -n in`, `yarn global add`).
+    value_opts = _VALUE_OPTS.get(manager, set())
+    skip_next = False
     for i, a in enumerate(args):
-        if a in install_verbs:
+        if skip_next:
+            skip_next = False
+        elif a in install_verbs:
             return manager, args[i + 1 :]
-        if not a.startswith("-") and a != "global":
+        elif a.startswith("-"):
+            skip_next = a in value_opts
+        elif a != "global":
             return None
     return None
 
