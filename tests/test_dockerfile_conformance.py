@@ -5,6 +5,7 @@ Each YAML file maps a case name to a case (sqlfluff rule-case style)::
     case_name:
       description: what BuildKit does here and why (cite the rule)
       unsure: "optional: why we are not sure BuildKit behaves this way"
+      crosscheck_skip: "optional: why the embedded BuildKit parser cannot be the oracle here"
       dockerfile: |-
         FROM alpine:3.19
       expect:
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +37,13 @@ import dockerfile
 import pytest
 import yaml
 
-if not any(Path(p, "hullcheck").is_dir() for p in sys.path):  # the package may not be installed in the venv
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
 from hullcheck.extract.dockerfile import extract_dockerfile
 from hullcheck.extract.dockerfile_rows import DockerfileFacts
 
 CASES_DIR = Path(__file__).parent / "dockerfile_cases"
 ROW_LISTS = ("stages", "instructions", "packages", "vars", "copies")
 EXPECT_KEYS = {"file", "parse_error_contains", "secrets_absent", *ROW_LISTS}
-CASE_KEYS = {"description", "unsure", "dockerfile", "dockerfile_escaped", "expect"}
+CASE_KEYS = {"description", "unsure", "crosscheck_skip", "dockerfile", "dockerfile_escaped", "expect"}
 
 
 def _load_cases() -> list[Any]:
@@ -110,6 +107,7 @@ def _check(facts: DockerfileFacts, expect: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", _load_cases())
 def test_dockerfile_case(case: dict[str, Any]) -> None:
     assert set(case) <= CASE_KEYS and case.get("description"), f"bad case keys: {sorted(case)}"
+    assert ("dockerfile" in case) != ("dockerfile_escaped" in case), "give dockerfile or dockerfile_escaped"
     expect: dict[str, Any] = case["expect"]
     assert expect and set(expect) <= EXPECT_KEYS, f"bad expect keys: {sorted(expect)}"
     data = case_bytes(case)
@@ -123,6 +121,8 @@ def test_dockerfile_case(case: dict[str, Any]) -> None:
     assert facts.file.parse_error is None, f"unexpected parse error: {facts.file.parse_error}"
     assert set(expect) - {"secrets_absent"}, "a case must assert facts beyond parse success"
     _check(facts, expect)
+    if case.get("crosscheck_skip"):
+        return
     # Cross-check against BuildKit's parser: same instructions on the same lines.
     theirs = [(c.cmd.upper(), c.start_line, c.end_line) for c in dockerfile.parse_string(_text_for_buildkit(data))]
     ours = [(i.keyword, i.start_line, i.end_line) for i in facts.instructions]

@@ -38,7 +38,7 @@ def _installs(script: str) -> list[tuple[str, str, str | None]]:
         ("npm install -g typescript@5.4 @angular/cli", [("npm", "typescript", "5.4"), ("npm", "@angular/cli", None)]),
         ("npm ci", []),
         ("yarn global add serve", [("yarn", "serve", None)]),
-        ("gem install bundler -v 2.5 --no-document", [("gem", "bundler", None)]),
+        ("gem install bundler -v 2.5 --no-document", [("gem", "bundler", "2.5")]),
         ("go install golang.org/x/tools/gopls@v0.16.0", [("go", "golang.org/x/tools/gopls", "v0.16.0")]),
         ("cargo install --locked ripgrep", [("cargo", "ripgrep", None)]),
         ("echo apt-get install nope  # not a command", []),

@@ -15,6 +15,7 @@ import re
 
 import dockerfile as bk
 
+from hullcheck.extract.dockerfile_checks import InstructionError, check_instruction
 from hullcheck.extract.dockerfile_rows import (
     CopyRow,
     DockerfileFacts,
@@ -24,10 +25,11 @@ from hullcheck.extract.dockerfile_rows import (
     StageRow,
     VarRow,
 )
+from hullcheck.extract.dockerfile_text import DockerfileError, decode, escape_directive_first, parse_directives
 from hullcheck.extract.imageref import InvalidReference, parse_image_ref
 from hullcheck.extract.packages import cache_cleaned, installs_in
-from hullcheck.extract.shellwords import UnsetVariable, expand, split_commands
-from hullcheck.redact import redact_text, redact_value
+from hullcheck.extract.shellwords import UnsetVariable, expand, split_commands, unquote
+from hullcheck.redact import MARKER, redact_text, redact_value
 
 EXTRACTOR_VERSION = 1
 
@@ -35,46 +37,13 @@ KNOWN_INSTRUCTIONS = frozenset(
     "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
     "ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split()
 )
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-_KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
 
 
-class DockerfileError(Exception):
-    """The file is not a Dockerfile BuildKit would accept; the message says where and why."""
-
-
-def decode(data: bytes) -> tuple[str, list[str]]:
-    """Text of a build file, and warnings. Binary content raises DockerfileError."""
-    if b"\0" in data[:8192]:
-        raise DockerfileError("binary content (NUL bytes): not a Dockerfile")
-    warnings: list[str] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        text = data.decode("latin-1")
-        warnings.append(f"not valid UTF-8 (byte {e.start}); read as Latin-1")
-    return text, warnings
-
-
-def parse_directives(text: str) -> dict[str, str]:
-    """Parser directives at the top of the file, with BuildKit's rules: the first line that
-    is not a known directive ends them; a directive given twice is an error."""
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        m = _DIRECTIVE.match(line.strip())
-        if not m or m.group(1).lower() not in _KNOWN_DIRECTIVES:
-            break
-        key = m.group(1).lower()
-        if key in found:
-            raise DockerfileError(f"only one {key} parser directive can be used")
-        found[key] = m.group(2)
-    escape = found.get("escape", "\\")
-    if escape not in ("\\", "`"):
-        raise DockerfileError(f"invalid escape token {escape!r}: it must be ` or \\")
-    return found
+def _hide(text: str, values: list[str]) -> str:
+    for v in sorted(values, key=len, reverse=True):
+        text = text.replace(v, MARKER)
+    return text
 
 
 def _unquote(s: str) -> str:
@@ -127,6 +96,9 @@ class _Stage:
     def __init__(self, row: StageRow) -> None:
         self.row = row
         self.env_keys: set[str] = set()
+        # ARG and ENV values known in this stage, for USER/WORKDIR/EXPOSE expansion.
+        self.vars: dict[str, str | None] = {}
+        self.cmd_set_here = False
 
 
 def extract_dockerfile(data: bytes) -> DockerfileFacts:
@@ -137,11 +109,11 @@ def extract_dockerfile(data: bytes) -> DockerfileFacts:
         text, warnings = decode(data)
         directives = parse_directives(text)
         try:
-            commands = bk.parse_string(text)
+            commands = bk.parse_string(escape_directive_first(text, directives))
         except bk.GoParseError as e:
             raise DockerfileError(str(e)) from None
         return _Builder(directives, warnings).build(commands)
-    except (DockerfileError, UnsetVariable) as e:
+    except (DockerfileError, InstructionError, UnsetVariable) as e:
         return DockerfileFacts(
             file=DockerfileRow(
                 syntax=directives.get("syntax"),
@@ -165,6 +137,7 @@ class _Builder:
         self.facts = DockerfileFacts(file=None)  # type: ignore[arg-type]
         self.global_args: dict[str, str | None] = {}
         self.stages: list[_Stage] = []
+        self.stage_names: list[str | None] = []  # every stage's name, lower case: --from may name a later one
 
     def build(self, commands: tuple[bk.Command, ...]) -> DockerfileFacts:
         seen_from = False
@@ -175,6 +148,10 @@ class _Builder:
             if not seen_from and keyword not in ("ARG", "FROM"):
                 raise DockerfileError(f"line {cmd.start_line}: {keyword} before the first FROM")
             seen_from = seen_from or keyword == "FROM"
+            check_instruction(cmd, keyword)
+            if keyword == "FROM":
+                v = cmd.value
+                self.stage_names.append(v[2].lower() if len(v) == 3 and v[1].lower() == "as" else None)
         for seq, cmd in enumerate(commands):
             self._instruction(seq, cmd)
         if not self.stages:
@@ -201,25 +178,35 @@ class _Builder:
         stage = self.stages[-1] if self.stages and keyword != "FROM" else None
         bodies = _heredoc_bodies(cmd)
         arguments = [redact_text(v) for v in cmd.value]
+        hidden: list[str] = []  # secret values whose key gives them away: removed from `text` too
         if keyword == "FROM":
             stage = self._from(cmd)
         elif keyword in ("ENV", "LABEL"):
-            pairs = _kv_pairs(cmd)
             arguments = []
-            for k, v in pairs:
-                value, redacted = redact_value(k, _unquote(v))
+            for raw_key, raw_value in _kv_pairs(cmd):
+                k, v = unquote(raw_key, self.escape), unquote(raw_value, self.escape)
+                value, redacted = redact_value(k, v)
                 arguments += [k, value or ""]
+                if redacted and raw_value:
+                    hidden.append(raw_value)
                 if keyword == "ENV" and stage:
                     stage.env_keys.add(k)
+                    stage.vars[k] = expand(raw_value, stage.vars, self.escape)[0]
                     self.facts.vars.append(VarRow(stage.row.stage_index, seq, "ENV", k, value, redacted))
         elif keyword == "ARG":
             arguments = []
             for k, default in _arg_decls(cmd):
                 value, redacted = redact_value(k, default)
                 arguments.append(k if default is None else f"{k}={value}")
+                if redacted and default:
+                    hidden.append(default)
                 if stage is None:
                     expanded = expand(default, self.global_args, self.escape)[0] if default else default
                     self.global_args[k] = expanded
+                elif default is not None:
+                    stage.vars[k] = expand(default, stage.vars, self.escape)[0]
+                else:  # `ARG X` in a stage brings the global value of X into scope
+                    stage.vars[k] = self.global_args.get(k)
                 self.facts.vars.append(VarRow(stage.row.stage_index if stage else None, seq, "ARG", k, value, redacted))
         if stage is not None and keyword != "FROM":
             stage.row.instruction_count += 1
@@ -238,7 +225,7 @@ class _Builder:
                 is_json=cmd.json,
                 heredoc_names=[h.name for h in cmd.heredocs],
                 heredoc_bodies=[redact_text(b) for b in bodies],
-                text=redact_text(cmd.original.rstrip("\n")),
+                text=_hide(redact_text(cmd.original.rstrip("\n")), hidden),
             )
         )
 
@@ -281,14 +268,14 @@ class _Builder:
             workdir=None,
             is_final=False,
         )
-        base_stage = self._stage_by_name(resolved)
+        base_stage = self._stage_by_name(resolved, exact=True)
         if base_stage is not None:
             parent = base_stage.row
             row.base_kind, row.base_stage_index = "stage", parent.stage_index
             row.final_user, row.user_inherited = parent.final_user, parent.final_user is not None
             row.workdir, row.entrypoint, row.cmd = parent.workdir, parent.entrypoint, parent.cmd
             row.exposed_ports, row.healthcheck = list(parent.exposed_ports), parent.healthcheck
-        elif resolved.lower() == "scratch":
+        elif resolved == "scratch":  # BuildKit compares exactly: `SCRATCH` is an image name
             row.base_kind = "scratch"
         else:
             if missing:
@@ -308,57 +295,54 @@ class _Builder:
         stage = _Stage(row)
         if base_stage is not None:
             stage.env_keys = set(base_stage.env_keys)
+            stage.vars = {k: v for k, v in base_stage.vars.items() if k in base_stage.env_keys}
         self.stages.append(stage)
         return stage
 
-    def _stage_by_name(self, ref: str) -> _Stage | None:
+    def _stage_by_name(self, ref: str, exact: bool) -> _Stage | None:
+        """An earlier stage by name. Names are stored lower case; FROM looks its base up as
+        written (so `FROM Builder` is an image), COPY --from lower-cases it first."""
+        key = ref if exact else ref.lower()
         for s in self.stages:
-            if s.row.name is not None and s.row.name.lower() == ref.lower():
+            if s.row.name is not None and s.row.name.lower() == key:
                 return s
         return None
-
-    def _stage_by_ref(self, ref: str) -> _Stage | None:
-        if ref.isdigit():
-            i = int(ref)
-            return self.stages[i] if i < len(self.stages) - 1 else None
-        return self._stage_by_name(ref)
 
     def _stage_effect(self, seq: int, cmd: bk.Command, keyword: str, stage: _Stage, bodies: list[str]) -> None:
         row = stage.row
         values = list(cmd.value)
         if keyword == "USER" and values:
-            row.final_user, row.user_inherited = values[0], False
+            row.final_user, row.user_inherited = self._expand(values[0], stage), False
         elif keyword == "WORKDIR" and values:
-            row.workdir = values[0]
+            row.workdir = self._expand(values[0], stage)
         elif keyword == "EXPOSE":
-            row.exposed_ports.extend(values)
+            row.exposed_ports.extend(self._expand(v, stage) for v in values)
         elif keyword == "HEALTHCHECK":
             row.healthcheck = "NONE" if values and values[0].upper() == "NONE" else redact_text(" ".join(values[1:]))
         elif keyword in ("ENTRYPOINT", "CMD"):
-            rendered = json.dumps(values) if cmd.json else redact_text(" ".join(values))
+            rendered = json.dumps([redact_text(v) for v in values]) if cmd.json else redact_text(" ".join(values))
             if keyword == "ENTRYPOINT":
                 row.entrypoint = rendered
+                if not stage.cmd_set_here:  # ENTRYPOINT resets a CMD inherited from the base
+                    row.cmd = None
             else:
-                row.cmd = rendered
+                row.cmd, stage.cmd_set_here = rendered, True
         elif keyword in ("COPY", "ADD"):
             self._copy(seq, cmd, keyword, stage)
         elif keyword == "RUN":
             self._run(seq, cmd, stage, bodies)
+
+    def _expand(self, word: str, stage: _Stage) -> str:
+        """Variables of the stage substituted; kept as written when one comes from the base image."""
+        expanded, missing = expand(word, stage.vars, self.escape)
+        return word if missing else expanded
 
     def _copy(self, seq: int, cmd: bk.Command, keyword: str, stage: _Stage) -> None:
         values = list(cmd.value)
         from_ref = (_flag(cmd.flags, "from") or [None])[0]
         from_stage_index = from_image = None
         if from_ref is not None:
-            resolved = expand(from_ref, self.global_args, self.escape)[0]
-            source_stage = self._stage_by_ref(resolved)
-            if source_stage is not None:
-                from_stage_index = source_stage.row.stage_index
-            else:
-                try:
-                    from_image = parse_image_ref(resolved).normalized
-                except InvalidReference:
-                    self.warnings.append(f"line {cmd.start_line}: --from={from_ref} names no stage and no image")
+            from_stage_index, from_image = self._copy_source(from_ref, cmd.start_line, stage.row.stage_index)
         sources = values[:-1] if len(values) > 1 else []
         self.facts.copies.append(
             CopyRow(
@@ -375,6 +359,27 @@ class _Builder:
                 flags=[redact_text(f) for f in cmd.flags],
             )
         )
+
+    def _copy_source(self, ref: str, line: int, current: int) -> tuple[int | None, str | None]:
+        """(stage index, external image) that COPY --from names; BuildKit's rules."""
+        if "$" in ref:
+            raise DockerfileError(
+                f"line {line}: variable expansion is not supported for --from; define a stage with FROM instead"
+            )
+        if ref.isdigit():  # a number is always a stage index, never an image
+            index = int(ref)
+        elif ref.lower() in self.stage_names:
+            index = self.stage_names.index(ref.lower())
+        else:
+            try:
+                return None, parse_image_ref(ref).normalized
+            except InvalidReference:
+                self.warnings.append(f"line {line}: --from={ref} names no stage and no valid image")
+                return None, None
+        if index >= current:
+            self.warnings.append(f"line {line}: --from={ref} refers to stage {index}, not defined before this stage")
+            return None, None
+        return index, None
 
     def _run(self, seq: int, cmd: bk.Command, stage: _Stage, bodies: list[str]) -> None:
         command = " ".join(cmd.value) if cmd.json else (cmd.value[0] if cmd.value else "")

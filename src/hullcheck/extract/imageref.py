@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 
 DOCKER_HUB = "docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+_HUB_ALIASES = {"docker.io", "index.docker.io"}  # registry-1.docker.io is not rewritten by Docker
 _REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_IMAGE_ID = re.compile(r"^[a-f0-9]{64}$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
 
@@ -42,6 +43,8 @@ def parse_image_ref(ref: str) -> ImageRef:
     ref = ref.strip()
     if not ref:
         raise InvalidReference("empty image reference")
+    if _IMAGE_ID.match(ref):
+        raise InvalidReference("a 64-hex image id is not a reference")
     name, digest = ref, None
     if "@" in ref:
         name, digest = ref.split("@", 1)

@@ -72,6 +72,7 @@ _VALUE_OPTS: dict[str, set[str]] = {
         "--registry",
     },
 }
+_VERSION_OPTS = {"gem": ("-v", "--version"), "cargo": ("--version", "--vers")}
 _VALUE_OPTS["dnf"] = _VALUE_OPTS["microdnf"] = _VALUE_OPTS["yum"]
 
 _PRIVILEGE_WRAPPERS = {
@@ -164,17 +165,24 @@ def installs_in(argv: list[str]) -> list[PackageInstall]:
     value_opts = _VALUE_OPTS.get(manager, set())
     out: list[PackageInstall] = []
     skip_next = False
-    for a in args:
+    pinned: str | None = None  # gem -v X, cargo --version X: one version for the command's packages
+    for i, a in enumerate(args):
         if skip_next:
             skip_next = False
             continue
         if a.startswith("-"):
             skip_next = a in value_opts
+            if a in _VERSION_OPTS.get(manager, ()) and i + 1 < len(args):
+                pinned = args[i + 1]
+            elif "=" in a and a.split("=", 1)[0] in _VERSION_OPTS.get(manager, ()):
+                pinned = a.split("=", 1)[1]
             continue
         if manager == "pip" and (a.startswith((".", "/")) or a.endswith((".txt", ".whl", ".tar.gz"))):
             continue  # local paths and requirement files are not package names
         name, ver = _split_version(manager, a)
         out.append(PackageInstall(manager, name, ver))
+    if pinned is not None:
+        out = [PackageInstall(p.manager, p.package, p.version or pinned) for p in out]
     return out
 
 
@@ -190,7 +198,7 @@ _CLEANERS: dict[str, list[str]] = {
     "npm": [r"npm\s+cache\s+clean", r"rm\s+(-\w+\s+)*[^;&|]*\.npm\b"],
     "yarn": [r"yarn\s+cache\s+clean", r"rm\s+(-\w+\s+)*[^;&|]*(\.cache/yarn|yarn-cache)"],
     "go": [r"go\s+clean\s+[^;&|]*-(mod)?cache", r"rm\s+(-\w+\s+)*[^;&|]*(go-build|/go/pkg/mod)"],
-    "cargo": [r"rm\s+(-\w+\s+)*[^;&|]*\.cargo/registry"],
+    "cargo": [r"rm\s+(-\w+\s+)*[^;&|]*cargo/registry"],  # ~/.cargo or $CARGO_HOME=/usr/local/cargo
 }
 # Flags on the install command itself that keep the cache out of the layer.
 _NO_CACHE_FLAGS = {"apk": {"--no-cache"}, "pip": {"--no-cache-dir"}, "yum": set(), "npm": set()}

@@ -168,3 +168,34 @@ def _strip_comments(text: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def unquote(word: str, escape: str = "\\") -> str:
+    """Quote and escape removal as BuildKit's lexer does for ENV/LABEL words, without expanding `$`."""
+    out: list[str] = []
+    quote: str | None = None
+    i, n = 0, len(word)
+    while i < n:
+        c = word[i]
+        if quote == "'":
+            if c == "'":
+                quote = None
+            else:
+                out.append(c)
+        elif quote == '"':
+            if c == '"':
+                quote = None
+            elif c == escape and i + 1 < n and word[i + 1] in ('"', "$", escape):
+                i += 1
+                out.append(word[i])
+            else:
+                out.append(c)
+        elif c in "'\"":
+            quote = c
+        elif c == escape and i + 1 < n:
+            i += 1
+            out.append(word[i])
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
