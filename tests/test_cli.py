@@ -88,3 +88,14 @@ def test_demo_runs_the_whole_job(tmp_path: Path, hullcheck_cli: Cli) -> None:
     assert "5 repos: 5 extracted" in r.stdout
     again = hullcheck_cli("demo", "--dir", str(tmp_path / "demo"))
     assert "5 unchanged" in again.stdout
+
+
+def test_audit_on_a_terminal_shows_a_progress_bar(audited: Path, tmp_path: Path) -> None:
+    """Under a pseudo-terminal (util-linux `script`) the audit draws a rich progress bar."""
+    exe = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "hullcheck"
+    r = subprocess.run(
+        ["script", "-qec", f"{exe} audit -c {audited}", "/dev/null"], capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0
+    assert "auditing" in r.stdout and "2/2" in r.stdout  # the bar, completed
+    assert "run 2: ok" in r.stdout

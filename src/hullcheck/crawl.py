@@ -149,17 +149,18 @@ def _crawl(
     if as_of is None and (spec.name, tip.sha) in known_commits:
         snap.commit_sha, snap.committed_at, snap.status = tip.sha, known_commits[(spec.name, tip.sha)], "unchanged"
         return
-    mirror = mirrors.ensure_commit(spec, tip)
-    found = mirrors.commit_at(mirror, tip, as_of, spec.url)
-    if found is None:
-        snap.status, snap.error = "empty", f"no commit on {tip.ref} at or before {as_of}"
-        return
-    snap.commit_sha, snap.committed_at = found
-    if (spec.name, found[0]) in known_commits:
-        snap.status = "unchanged"
-        return
-    entries = mirrors.list_tree(mirror, found[0], spec.url)
-    _extract_commit(spec, mirrors, mirror, found[0], entries, known_blobs, max_bytes, result)
+    with mirrors.lock(spec):
+        mirror = mirrors.ensure_commit(spec, tip)
+        found = mirrors.commit_at(mirror, tip, as_of, spec.url)
+        if found is None:
+            snap.status, snap.error = "empty", f"no commit on {tip.ref} at or before {as_of}"
+            return
+        snap.commit_sha, snap.committed_at = found
+        if (spec.name, found[0]) in known_commits:
+            snap.status = "unchanged"
+            return
+        entries = mirrors.list_tree(mirror, found[0], spec.url)
+        _extract_commit(spec, mirrors, mirror, found[0], entries, known_blobs, max_bytes, result)
     snap.status = "extracted"
     result.new_commit = True
 

@@ -170,6 +170,14 @@ class GitMirrors:
         self.timeout = timeout_seconds
         self.stats = GitStats()
         self._env = {**os.environ, **_GIT_ENV}
+        # Two sources may share a mirror (one URL, two refs): one thread at a time per mirror.
+        self._locks: dict[Path, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def lock(self, spec: RepoSpec) -> threading.Lock:
+        path = self.mirror_path(spec)
+        with self._locks_guard:
+            return self._locks.setdefault(path, threading.Lock())
 
     # -- process plumbing ---------------------------------------------------------
     def _git(self, args: list[str], url: str, cwd: Path | None = None, stdin: str | None = None) -> str:

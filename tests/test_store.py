@@ -1,0 +1,63 @@
+"""The store: migrations with a schema version, views refreshed only when their SQL changes, clear lock errors."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from hullcheck.paths import sql_dir
+from hullcheck.store import Store
+
+
+def test_migrations_apply_once_and_record_the_schema_version(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    newest = max(int(p.name.split("_")[0]) for p in (sql_dir() / "schema").glob("*.sql"))
+    with Store.open(db) as store:
+        assert store.schema_version() == newest
+        applied = store.con.execute("SELECT version, name FROM schema_migrations").fetchall()
+    with Store.open(db) as store:  # reopening applies nothing twice
+        assert store.con.execute("SELECT version, name FROM schema_migrations").fetchall() == applied
+        assert store.con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_views_are_recreated_when_their_sql_changes(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    with Store.open(db) as store:
+        store.con.execute("DROP VIEW latest_dockerfile_copies")
+    with Store.open(db) as store:  # same SQL: not recreated (start-up stays cheap)
+        views = {r[0] for r in store.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        assert "latest_dockerfile_copies" not in views
+        store.con.execute("UPDATE hullcheck_meta SET value = 'stale' WHERE key = 'views_hash'")
+    with Store.open(db) as store:
+        views = {r[0] for r in store.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        assert "latest_dockerfile_copies" in views
+
+
+def test_insert_binds_values_and_refuses_unsafe_identifiers(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "h.duckdb") as store:
+        store.con.execute("CREATE TABLE t (a VARCHAR, b INTEGER[])")
+        n = store.insert("t", [("x'); DROP TABLE t; --", [1, 2])] * 3000, ["a", "b"])
+        assert n == 3000 and store.con.execute("SELECT count(DISTINCT a) FROM t").fetchone() == (1,)
+        try:
+            store.insert("t; DROP TABLE t", [("a", [1])], ["a", "b"])
+        except ValueError as e:
+            assert "unsafe identifier" in str(e)
+        else:
+            raise AssertionError("an unsafe table name was accepted")
+
+
+def test_a_second_process_gets_a_clear_message_while_the_database_is_held(
+    tmp_path: Path, hullcheck_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    db = tmp_path / "h.duckdb"
+    Store.open(db).close()
+    holder = duckdb.connect(str(db))  # what a running audit does
+    try:
+        r = hullcheck_cli("sql", "--database", str(db), "SELECT 1")
+    finally:
+        holder.close()
+    assert r.returncode == 2
+    assert "in use by another process (is an audit running?)" in r.stderr and "Traceback" not in r.stderr
