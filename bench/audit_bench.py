@@ -1,6 +1,10 @@
 """Full audit vs no-change rerun, at two org sizes, through the real `hullcheck audit` command.
 
-    python bench/audit_bench.py [N1 N2 ...]        (default: 200 1000)
+    python bench/audit_bench.py [--git-daemon] [N1 N2 ...]        (default: 200 1000)
+
+Remotes are file:// URLs (refs of an unchanged repo are then read in-process), or with
+--git-daemon a real `git daemon` on loopback (one `git ls-remote` per repo, as for any
+network transport).
 
 Prints, per size: full audit seconds, no-change seconds; then the marginal cost per
 repository between the two sizes (so the fixed start-up cost cancels) and the ratio
@@ -10,6 +14,7 @@ no-change / full that the project holds to <= 5 %.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,12 +36,42 @@ def timed_audit(config: Path) -> float:
     return elapsed
 
 
-def main(sizes: list[int]) -> None:
+def start_daemon(repos: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repos.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--export-all",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={repos}",
+            "--max-connections=64",
+            str(repos),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"git://127.0.0.1:{port}"
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("git daemon did not start")
+
+
+def main(sizes: list[int], daemon: bool) -> None:
     results: dict[int, tuple[float, float]] = {}
     for n in sizes:
         root = Path(tempfile.mkdtemp(prefix=f"hcbench-{n}-"))
         t0 = time.perf_counter()
-        config = make_org(root, n)
+        server, url_base = start_daemon(root / "repos") if daemon else (None, None)
+        config = make_org(root, n, url_base=url_base)
         print(f"N={n}: generated in {time.perf_counter() - t0:.1f}s at {root}")
         full = timed_audit(config)
         nochange = timed_audit(config)
@@ -45,6 +80,9 @@ def main(sizes: list[int]) -> None:
             f"N={n}: full audit {full:.2f}s ({full / n * 1000:.1f} ms/repo), "
             f"no-change audit {nochange:.2f}s ({nochange / n * 1000:.1f} ms/repo)"
         )
+        if server is not None:
+            server.terminate()
+            server.wait()
         shutil.rmtree(root)
     if len(sizes) >= 2:
         a, b = sizes[0], sizes[-1]
@@ -57,4 +95,6 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [200, 1000])
+    args = sys.argv[1:]
+    use_daemon = "--git-daemon" in args
+    main([int(a) for a in args if a != "--git-daemon"] or [200, 1000], use_daemon)

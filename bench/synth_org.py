@@ -34,7 +34,8 @@ def dockerfile(rng: random.Random, i: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_org(root: Path, n: int, seed: int = 7) -> Path:
+def make_org(root: Path, n: int, seed: int = 7, url_base: str | None = None) -> Path:
+    """`url_base` (e.g. git://127.0.0.1:9418) replaces the default file:// remotes."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     repos = root / "repos"
@@ -57,7 +58,7 @@ def make_org(root: Path, n: int, seed: int = 7) -> Path:
         write_repo(path, history)
         subprocess.run(["git", "-C", str(path), "config", "uploadpack.allowFilter", "true"], check=True)
         subprocess.run(["git", "-C", str(path), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True)
-        sources.append(f"    - url: file://{path}")
+        sources.append(f"    - url: {url_base}/{path.name}" if url_base else f"    - url: file://{path}")
     config = root / "hullcheck.yaml"
     config.write_text("database: bench.duckdb\ncache_dir: cache\nsources:\n  git:\n" + "\n".join(sources) + "\n")
     return config

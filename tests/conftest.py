@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -117,6 +120,82 @@ def git_daemon(org: Org) -> Iterator[str]:
     yield f"git://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def _serve(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    bound = handler
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), bound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _GitHttpBackend(http.server.BaseHTTPRequestHandler):
+    """Runs `git http-backend` per request with the CGI variables it reads (a smart HTTP server)."""
+
+    project_root = ""
+    prefix = "/git"
+
+    def do_GET(self) -> None:
+        self._cgi(b"")
+
+    def do_POST(self) -> None:
+        self._cgi(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def _cgi(self, body: bytes) -> None:
+        path, _, query = self.path.partition("?")
+        env = {
+            **os.environ,
+            "GIT_PROJECT_ROOT": self.project_root,
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path.removeprefix(self.prefix),
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": self.command,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+            "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+        }
+        out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
+        head, _, payload = out.partition(b"\r\n\r\n")
+        headers = [line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line]
+        status = next((int(v.split()[0]) for k, v in headers if k.lower() == "status"), 200)
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() != "status":
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def smart_http(org: Org) -> Iterator[str]:
+    """Git's own smart HTTP server (`git http-backend`) serving the org's repositories."""
+    handler = type("Backend", (_GitHttpBackend,), {"project_root": str(org.repos)})
+    for base in _serve(handler):
+        yield f"{base}{_GitHttpBackend.prefix}"
+
+
+@pytest.fixture
+def dumb_http(org: Org) -> Iterator[str]:
+    """A plain file server over the repositories: git's "dumb" HTTP protocol."""
+    for repo in org.repos.iterdir():
+        git(repo, "update-server-info")
+    yield from _serve(functools.partial(_QuietFiles, directory=str(org.repos)))
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from pathlib import Path
 import git as gitpython
 
 from hullcheck.redact import redact_url
+from hullcheck.sources.ref_advert import Advert, AdvertError, AdvertUnavailable, advertised_refs
 
 # Never prompt: a nightly job has nobody to answer, and a prompt would hang it.
 _GIT_ENV = {
@@ -68,6 +69,7 @@ class GitStats:
     """Counters that tests and benchmarks read to prove what an audit did (and did not) do."""
 
     processes: int = 0
+    ls_remotes: int = 0
     clones: int = 0
     fetches: int = 0
     blobs_prefetched: int = 0
@@ -85,7 +87,9 @@ def _explain(stderr: str, url: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
     detail = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), lines[-1] if lines else "")
     low = text.lower()
-    if "authentication failed" in low or "could not read username" in low or "permission denied" in low:
+    if "access denied" in low or "not exported" in low:
+        why = "repository not found or access denied"
+    elif "authentication failed" in low or "could not read username" in low or "permission denied" in low:
         why = "authentication failed (check the credentials this job runs with)"
     elif "not found" in low or "does not appear to be a git repository" in low or "no such file" in low:
         why = "repository not found"
@@ -164,6 +168,17 @@ def _local_tip(path: Path, spec: RepoSpec) -> RemoteTip | None:
     raise GitSourceError(f"ref '{spec.ref}' not found on {spec.display_url}")
 
 
+def _tip_from_advert(advert: Advert, spec: RepoSpec) -> RemoteTip | None:
+    if spec.ref is None:
+        sha = advert.refs.get("HEAD")
+        return RemoteTip(advert.head_symref or "HEAD", sha) if sha else None
+    wanted = [spec.ref] if spec.ref.startswith("refs/") else [f"refs/heads/{spec.ref}", f"refs/tags/{spec.ref}"]
+    for ref in wanted:
+        if ref in advert.refs:
+            return RemoteTip(ref, advert.refs[ref])
+    raise GitSourceError(f"ref '{spec.ref}' not found on {spec.display_url}")
+
+
 class GitMirrors:
     def __init__(self, cache_dir: Path, timeout_seconds: int = 600) -> None:
         self.cache_dir = cache_dir / "git"
@@ -208,6 +223,14 @@ class GitMirrors:
                 return _local_tip(local, spec)
             except _AskGit:
                 pass
+        else:
+            try:
+                return _tip_from_advert(advertised_refs(spec.url), spec)
+            except AdvertUnavailable:
+                pass  # git itself knows credential helpers, ssh and every other transport
+            except AdvertError as e:
+                raise GitSourceError(_explain(str(e), spec.url)) from None
+        self.stats.add(ls_remotes=1)
         if spec.ref is None:
             out = self._git(["ls-remote", "--symref", spec.url, "HEAD"], spec.url)
             symref = re.search(r"^ref: (\S+)\tHEAD$", out, re.MULTILINE)
