@@ -172,3 +172,27 @@ def test_write_batches_are_whole_repositories(org: Org, tmp_path: Path) -> None:
         "(SELECT 1 FROM git_commit_files f WHERE f.repo = c.repo AND f.commit_sha = c.commit_sha)"
     )
     assert orphans == 0
+
+
+def test_sigterm_stops_the_audit_and_records_the_run_as_failed(org: Org) -> None:
+    _make_org(org, 30)
+    org.extra.update({"concurrency": 1, "write_batch_repos": 1})
+    cfg_path = org.write_config()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hullcheck", "audit", "--config", str(cfg_path)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("[3/30]"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 143
+    assert "stopped: received SIGTERM" in rest
+    run = org.query("SELECT status, message FROM runs")
+    assert run[0][0] == "failed" and "Stopped" in run[0][1]
+    assert org.scalar("SELECT count(*) FROM git_snapshots") < 30  # the queue was not crawled to the end
+    assert org.scalar("SELECT count(*) FROM latest_repo_snapshots") == 0

@@ -130,7 +130,8 @@ def _crawl_all(
     summary.git = mirrors.stats
     writer = _BatchWriter(store, run_id, cfg.write_batch_repos)
     done = 0
-    with ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="crawl") as pool:
+    pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="crawl")
+    try:
         futures = [
             pool.submit(crawl_repo, spec, mirrors, known_commits, known_blobs, as_of, cfg.max_file_bytes)
             for spec in specs
@@ -142,6 +143,11 @@ def _crawl_all(
             writer.add(result)
             if progress is not None:
                 progress(result, done, len(specs))
+    except BaseException:
+        # Stopping (SIGTERM, Ctrl-C, a store error): do not crawl what is still queued.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     writer.flush()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str]
         print(f"error: {e}", file=sys.stderr)
         return 2
     interactive = sys.stderr.isatty() and not quiet
+    signal.signal(signal.SIGTERM, _stop)  # schedulers stop jobs with SIGTERM: record the run as failed
     try:
         if interactive:
             summary = _with_progress_bar(cfg, as_of, only)
@@ -27,8 +29,19 @@ def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str]
     except (ConfigError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Stopped as e:
+        print(f"stopped: {e}; the run is recorded as failed and stays invisible in reports", file=sys.stderr)
+        return 143
     _print_summary(summary)
     return summary.exit_code
+
+
+class Stopped(Exception):
+    pass
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(f"received {signal.Signals(signum).name}")
 
 
 def _log_line(result: RepoResult, done: int, total: int) -> None:
