@@ -130,7 +130,10 @@ def demo(
     config = create_demo_org(directory)
     typer.echo(f"demo org written to {directory}/ (config: {config})")
     code = run_audit_command(config, None, None, quiet=False)
-    typer.echo(f"\nTry: hullcheck sql -c {config} -f sql/examples/base_images_by_count.sql")
+    from hullcheck.paths import sql_dir
+
+    example = sql_dir() / "examples" / "base_images_by_count.sql"
+    typer.echo(f"\nNext, ask it something:\n  {sys.argv[0]} sql -c {config} -f {example}")
     raise typer.Exit(code)
 
 
