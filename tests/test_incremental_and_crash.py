@@ -100,7 +100,9 @@ def test_a_change_in_one_repo_rereads_only_that_repo(org: Org) -> None:
     write_repo(org.repos / "svc-02", [Commit(days_ago(1), {"Dockerfile": "FROM python:3.13-slim\n"})])
     summary = run_audit(cfg)
     assert (summary.extracted, summary.unchanged) == (1, 3)
-    assert summary.git.blobs_read == 1  # the compose file did not change: known by its blob sha
+    # the new Dockerfile, and the unchanged Compose file again: Compose projects span files and are
+    # extracted per commit (read from the local mirror, not fetched: blobs_prefetched counts the fetch)
+    assert summary.git.blobs_read == 2 and summary.git.blobs_prefetched == 1
     assert summary.git.fetches == 1 and summary.git.clones == 0
     assert org.query("SELECT repo, base_tag FROM latest_dockerfile_stages WHERE repo = 'svc-02'") == [
         ("svc-02", "3.13-slim")

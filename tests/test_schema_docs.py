@@ -94,7 +94,7 @@ def _doc_tables() -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
                 columns[view] = []
         elif m := re.match(r"\| `(latest_\w+)` \| `(\w+)` \|", line):
             latest[m.group(1)] = m.group(2)
-        elif view and (m := re.match(r"\| `(\w+)` \| ([A-Z][A-Z ]*(?:\[\])?) \|", line)):
+        elif view and (m := re.match(r"\| `(\w+)` \| ([A-Z][^|]*?) \|", line)):
             columns[view].append((m.group(1), m.group(2).strip()))
     return columns, latest
 

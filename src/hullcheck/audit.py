@@ -11,17 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from hullcheck import __version__
 from hullcheck.config import Config
 from hullcheck.crawl import KnownBlob, RepoResult, crawl_repo, expand_git_sources
-from hullcheck.extract.dockerfile import EXTRACTOR_VERSION
+from hullcheck.extract import COMMIT_VERSION
+from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
+from hullcheck.extract.signals import SIGNALS_VERSION
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.store import Store
+from hullcheck.writer import BatchWriter
 
-_FLUSH_EVERY_SECONDS = 5.0
 
 
 @dataclass
@@ -121,14 +123,13 @@ def _crawl_all(
     summary: AuditSummary,
     progress: ProgressFn | None,
 ) -> None:
-    known_commits = {(r, c): t for r, c, t in store.query_file("known_commits", [EXTRACTOR_VERSION])}
+    known_commits = {(r, c): t for r, c, t in store.query_file("known_commits", [COMMIT_VERSION])}
     known_blobs = {
-        sha: KnownBlob(size, binary, compose, has_df)
-        for sha, size, binary, compose, has_df in store.query_file("known_blobs", [EXTRACTOR_VERSION])
+        row[0]: KnownBlob(*row[1:]) for row in store.query_file("known_blobs", [DOCKERFILE_VERSION, SIGNALS_VERSION])
     }
     mirrors = GitMirrors(cfg.cache_path, cfg.git_timeout_seconds)
     summary.git = mirrors.stats
-    writer = _BatchWriter(store, run_id, cfg.write_batch_repos)
+    writer = BatchWriter(store, run_id, cfg.write_batch_repos)
     done = 0
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="crawl")
     try:
@@ -165,146 +166,3 @@ def _count(summary: AuditSummary, result: RepoResult) -> None:
     summary.files += len(result.files)
     summary.dockerfiles += sum(1 for f in result.files if f.kind == "dockerfile")
     summary.stages += sum(len(f.stages) for f in result.dockerfiles.values())
-
-
-class _BatchWriter:
-    """Buffers whole repositories and writes them in one transaction per batch."""
-
-    def __init__(self, store: Store, run_id: int, batch_repos: int) -> None:
-        self.store = store
-        self.batch_repos = batch_repos
-        self.run_id = run_id
-        self.pending: list[RepoResult] = []
-        self.last_flush = time.monotonic()
-        self.written_blobs: set[str] = set()
-        self.written_facts: set[str] = set()
-
-    def add(self, result: RepoResult) -> None:
-        self.pending.append(result)
-        if len(self.pending) >= self.batch_repos or time.monotonic() - self.last_flush > _FLUSH_EVERY_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        batch, self.pending = self.pending, []
-        s = self.store
-        snapshots, commits, files, blobs = [], [], [], []
-        facts: dict[str, object] = {}
-        for r in batch:
-            snap = r.snapshot
-            snapshots.append(
-                (
-                    self.run_id,
-                    snap.repo,
-                    snap.url,
-                    snap.ref,
-                    snap.commit_sha,
-                    snap.committed_at,
-                    snap.status,
-                    snap.error,
-                    snap.blobs_read,
-                    snap.duration_ms,
-                )
-            )
-            if r.new_commit:
-                commits.append((snap.repo, snap.commit_sha, snap.committed_at, EXTRACTOR_VERSION))
-                files.extend(r.files)
-            for b in r.blobs:
-                if b.blob_sha not in self.written_blobs:
-                    self.written_blobs.add(b.blob_sha)
-                    blobs.append(b)
-            for sha, f in r.dockerfiles.items():
-                if sha not in self.written_facts:
-                    self.written_facts.add(sha)
-                    facts[sha] = f
-        now = datetime.now().astimezone()
-        s.con.execute("BEGIN TRANSACTION")
-        try:
-            s.insert("git_snapshots", snapshots, _SNAPSHOT_COLUMNS)
-            s.con.execute(_sql("forget_commits_to_reextract"), [[c[0] for c in commits], [c[1] for c in commits]])
-            s.insert("git_commits", [(*c, now) for c in commits], _COMMIT_COLUMNS, or_replace=True)
-            s.insert("git_commit_files", files)
-            s.insert("git_blobs", blobs)
-            _write_dockerfile_facts(s, facts)
-            s.con.execute("COMMIT")
-        except BaseException:
-            s.con.execute("ROLLBACK")
-            raise
-        self.last_flush = time.monotonic()
-
-
-_SNAPSHOT_COLUMNS = (
-    "run_id",
-    "repo",
-    "url",
-    "ref",
-    "commit_sha",
-    "committed_at",
-    "status",
-    "error",
-    "blobs_read",
-    "duration_ms",
-)
-_COMMIT_COLUMNS = ("repo", "commit_sha", "committed_at", "extractor_version", "extracted_at")
-
-
-def _write_dockerfile_facts(store: Store, facts: dict) -> None:
-    if not facts:
-        return
-    shas = list(facts)
-    # Facts from an older extractor version are replaced, not duplicated.
-    for table in ("df_files", "df_stages", "df_instructions", "df_packages", "df_vars", "df_copies"):
-        store.con.execute(f"DELETE FROM {table} WHERE blob_sha IN (SELECT unnest(?))", [shas])
-    files, stages, instructions, packages, vars_, copies = [], [], [], [], [], []
-    for sha, f in facts.items():
-        d = f.file
-        files.append(
-            (
-                sha,
-                EXTRACTOR_VERSION,
-                d.syntax,
-                d.escape,
-                d.check_directive,
-                d.stage_count,
-                d.final_stage_index,
-                d.final_stage_name,
-                d.global_args,
-                d.parse_error,
-                d.warnings,
-            )
-        )
-        for rows, out in (
-            (f.stages, stages),
-            (f.instructions, instructions),
-            (f.packages, packages),
-            (f.vars, vars_),
-            (f.copies, copies),
-        ):
-            out.extend((sha, row) for row in rows)
-    store.insert("df_files", files, _DF_FILE_COLUMNS)
-    for table, rows in (
-        ("df_stages", stages),
-        ("df_instructions", instructions),
-        ("df_packages", packages),
-        ("df_vars", vars_),
-        ("df_copies", copies),
-    ):
-        if rows:
-            cols = ["blob_sha", *(fld.name for fld in fields(rows[0][1]))]
-            store.insert(table, [(sha, *(getattr(r, c) for c in cols[1:])) for sha, r in rows], cols)
-
-
-_DF_FILE_COLUMNS = (
-    "blob_sha",
-    "extractor_version",
-    "syntax",
-    "escape",
-    "check_directive",
-    "stage_count",
-    "final_stage_index",
-    "final_stage_name",
-    "global_args",
-    "parse_error",
-    "warnings",
-)

@@ -15,8 +15,11 @@ from datetime import datetime
 from pathlib import Path
 
 from hullcheck.config import Config, ConfigError
+from hullcheck.crawl_compose import SIGNAL_KINDS, extract_projects
+from hullcheck.extract.compose_rows import ComposeFacts
 from hullcheck.extract.dockerfile import extract_dockerfile
 from hullcheck.extract.dockerfile_rows import DockerfileFacts
+from hullcheck.extract.signals import SignalRow, extract_signals
 from hullcheck.sources.git import GitMirrors, GitSourceError, RepoSpec, TreeEntry
 from hullcheck.sources.repo_files import READ_KINDS, classify, has_top_level_services, resolve_symlink
 
@@ -63,6 +66,8 @@ class RepoResult:
     files: list[CommitFileRow] = field(default_factory=list)
     blobs: list[BlobRow] = field(default_factory=list)
     dockerfiles: dict[str, DockerfileFacts] = field(default_factory=dict)
+    compose: list[ComposeFacts] = field(default_factory=list)
+    signals: dict[str, list[SignalRow]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class KnownBlob:
     is_binary: bool
     is_compose: bool
     has_dockerfile_facts: bool
+    has_signal_facts: bool
 
 
 def repo_name(url_or_path: str) -> str:
@@ -127,6 +133,7 @@ def crawl_repo(
         snap.status, snap.error = "failed", f"{spec.display_url}: internal error ({type(e).__name__}: {e})"
     if snap.status == "failed":
         result.files, result.blobs, result.dockerfiles, result.new_commit = [], [], {}, False
+        result.compose, result.signals = [], {}
     snap.duration_ms = int((time.monotonic() - started) * 1000)
     return result
 
@@ -213,7 +220,9 @@ def _extract_commit(
     )
     content: dict[str, bytes | int] = {}
     if to_read:
-        mirrors.prefetch(mirror, to_read, spec.url)
+        # Blobs read on an earlier night are already in the mirror, unless it was just cloned.
+        missing = to_read if mirror in mirrors.cloned else [sha for sha in to_read if sha not in known_blobs]
+        mirrors.prefetch(mirror, missing, spec.url)
         content = mirrors.read_blobs(mirror, to_read, max_bytes)
         result.snapshot.blobs_read = len(to_read)
     learned: dict[str, KnownBlob] = {}
@@ -221,7 +230,7 @@ def _extract_commit(
         size = data if isinstance(data, int) else len(data)
         is_binary = isinstance(data, bytes) and b"\0" in data[:8192]
         is_compose = isinstance(data, bytes) and not is_binary and has_top_level_services(data)
-        learned[sha] = KnownBlob(size, is_binary, is_compose, False)
+        learned[sha] = KnownBlob(size, is_binary, is_compose, False, False)
         if sha not in known_blobs:
             result.blobs.append(BlobRow(sha, size, is_binary, is_compose))
 
@@ -238,18 +247,58 @@ def _extract_commit(
                 kind = "compose"
             elif reason is None:
                 continue  # a YAML file without top-level services: not a Compose file
-        if kind == "dockerfile" and reason is None and blob is not None:
-            data = content.get(blob.sha)
-            if isinstance(data, bytes):
+        data = content.get(blob.sha) if blob is not None and reason is None else None
+        if isinstance(data, bytes) and blob is not None:
+            if kind == "dockerfile":
                 result.dockerfiles[blob.sha] = extract_dockerfile(data)
+            elif kind in SIGNAL_KINDS:
+                result.signals[blob.sha] = extract_signals(data)
         result.files.append(
             CommitFileRow(spec.name, commit, e.path, kind, blob.sha if blob else None, e.mode, target, reason)
         )
+    _compose(spec, mirrors, mirror, by_path, result, content, max_bytes)
 
 
 def _needs_read(sha: str, kind: str, known: dict[str, KnownBlob], max_bytes: int) -> bool:
     info = known.get(sha)
     if info is None:
         return True
-    # A known Dockerfile blob without facts (new extractor version, or first seen under another name).
-    return kind == "dockerfile" and not info.has_dockerfile_facts and not info.is_binary and info.size <= max_bytes
+    if info.is_binary or info.size > max_bytes:
+        return False
+    # Compose projects span files, so they are extracted per commit: their files are read again
+    # (from the local mirror). Per-blob facts are read again only when missing for this version.
+    if kind in ("compose", "env"):
+        return True
+    if kind == "yaml_candidate":
+        return info.is_compose
+    if kind == "dockerfile":
+        return not info.has_dockerfile_facts
+    return kind in SIGNAL_KINDS and not info.has_signal_facts
+
+
+def _compose(
+    spec: RepoSpec,
+    mirrors: GitMirrors,
+    mirror: Path,
+    by_path: dict[str, TreeEntry],
+    result: RepoResult,
+    content: dict[str, bytes | int],
+    max_bytes: int,
+) -> None:
+    """Compose projects of the commit; files they name beyond the usual ones are read on demand."""
+    compose_paths = [f.path for f in result.files if f.kind == "compose" and f.skipped_reason is None]
+    if not compose_paths:
+        return
+    env_paths = [f.path for f in result.files if f.kind == "env" and f.skipped_reason is None]
+
+    def read(path: str) -> bytes | None:
+        entry = by_path.get(path)
+        if entry is None or entry.mode == SYMLINK_MODE:
+            return None
+        if entry.sha not in content:
+            content.update(mirrors.read_blobs(mirror, [entry.sha], max_bytes))
+            result.snapshot.blobs_read += 1
+        data = content[entry.sha]
+        return data if isinstance(data, bytes) else None
+
+    result.compose = extract_projects(compose_paths, env_paths, read, spec.name)

@@ -187,6 +187,7 @@ class GitMirrors:
         self._env = {**os.environ, **_GIT_ENV}
         # Two sources may share a mirror (one URL, two refs): one thread at a time per mirror.
         self._locks: dict[Path, threading.Lock] = {}
+        self.cloned: set[Path] = set()  # mirrors created by this audit: they hold no blob yet
         self._locks_guard = threading.Lock()
 
     def lock(self, spec: RepoSpec) -> threading.Lock:
@@ -263,6 +264,7 @@ class GitMirrors:
             self._git(["clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", spec.url, str(tmp)], spec.url)
             tmp.rename(path)  # a clone killed half-way never looks like a mirror
             self.stats.add(clones=1)
+            self.cloned.add(path)
         if self._local_ref(path, tip.ref, spec.url) != tip.sha:
             refspec = f"+{tip.ref}:{tip.ref}" if tip.ref != "HEAD" else tip.sha
             self._git(["fetch", "--quiet", "--no-tags", "--update-head-ok", "origin", refspec], spec.url, cwd=path)

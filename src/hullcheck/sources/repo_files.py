@@ -6,8 +6,9 @@ import fnmatch
 import posixpath
 import re
 
-# Kinds whose content is read during the crawl; the others are recorded by path and blob only.
-READ_KINDS = frozenset({"dockerfile", "compose", "yaml_candidate", "env"})
+# Kinds whose content is read during the crawl (build files, Compose, signals); the others are
+# recorded by path and blob only.
+READ_KINDS = frozenset({"dockerfile", "compose", "yaml_candidate", "env", "script", "makefile", "ci"})
 
 _CI_PATHS = (
     ".gitlab-ci.yml",

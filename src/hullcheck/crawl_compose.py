@@ -1,0 +1,58 @@
+"""Compose projects and repository signals of one commit: discovery, then the pure extractors."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+
+from hullcheck.extract.compose import DEFAULT_FILES, load_compose_project
+from hullcheck.extract.compose_rows import ComposeFacts
+
+SIGNAL_KINDS = frozenset({"script", "makefile", "ci"})
+_OVERRIDE_NAMES = {f"{n.rsplit('.', 1)[0]}.override.{n.rsplit('.', 1)[1]}" for n in DEFAULT_FILES}
+
+
+def discover_projects(
+    compose_paths: list[str], env_paths: list[str], read: Callable[[str], bytes | None]
+) -> list[tuple[str, list[str] | None]]:
+    """(project directory, explicit files or None for Compose's own discovery) for a commit.
+
+    A directory with a default-named file (or a `.env` naming COMPOSE_FILE) is one project,
+    its override file included; every other file with top-level `services:` is a project
+    of its own (`docker-stack.yml`, `notebook.yml`, `compose.prod.yaml`).
+    """
+    projects: dict[tuple[str, tuple[str, ...] | None], None] = {}
+    default_dirs = {posixpath.dirname(p) for p in compose_paths if posixpath.basename(p) in DEFAULT_FILES}
+    for env in env_paths:
+        if posixpath.basename(env) == ".env" and b"COMPOSE_FILE" in (read(env) or b""):
+            default_dirs.add(posixpath.dirname(env))
+    for d in sorted(default_dirs):
+        projects[(d, None)] = None
+    for p in sorted(compose_paths):
+        base = posixpath.basename(p)
+        if base in DEFAULT_FILES or base in _OVERRIDE_NAMES:
+            continue
+        projects[(posixpath.dirname(p), (p,))] = None
+    return [(d, list(files) if files is not None else None) for d, files in projects]
+
+
+def extract_projects(
+    compose_paths: list[str], env_paths: list[str], read: Callable[[str], bytes | None], repo: str
+) -> list[ComposeFacts]:
+    loaded = []
+    for project_dir, files in discover_projects(compose_paths, env_paths, read):
+        default_name = posixpath.basename(project_dir) or repo
+        loaded.append(load_compose_project(read, project_dir, files, default_name=default_name))
+    # A file that another project lists or pulls in is a part, not a project of its own.
+    used_elsewhere = {
+        f
+        for facts in loaded
+        for f in (*facts.project.included_files, *(facts.project.files if len(facts.project.files) > 1 else []))
+    }
+    return [
+        f for f in loaded if not (len(f.project.files) == 1 and f.project.files[0] in used_elsewhere and _standalone(f))
+    ]
+
+
+def _standalone(facts: ComposeFacts) -> bool:
+    return posixpath.basename(facts.project.files[0]) not in DEFAULT_FILES

@@ -1,0 +1,222 @@
+"""Compose projects: bytes in (through `read`), rows out, the way Compose v2 loads them.
+
+No subprocess and no checkout: `read(path)` returns a repository file's bytes. Only the
+project's `.env` feeds interpolation, never the auditing machine's environment.
+Order of work, as compose-go: per file, parse (with limits) → interpolate → resolve
+relative paths → `include` → `extends`; then files merge in order (overrides last).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from typing import Any
+
+from hullcheck.extract.compose_merge import merge_mapping, rebase_service, repo_path, strip_tags
+from hullcheck.extract.compose_rows import ComposeFacts, ComposeProjectRow
+from hullcheck.extract.compose_services import MissingEnvFile, service_row
+from hullcheck.extract.compose_yaml import ComposeYamlError, load_yaml
+from hullcheck.extract.interpolate import InterpolationError, interpolate_tree, parse_dotenv
+
+Reader = Callable[[str], bytes | None]
+
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+MAX_FILES = 64  # includes and extends per project: a cycle or a runaway chain stops here
+
+
+class ComposeError(Exception):
+    pass
+
+
+def default_files(read: Reader, project_dir: str) -> list[str]:
+    """The first default-named file in the directory, then its override file, as `docker compose` picks."""
+    for name in DEFAULT_FILES:
+        path = posixpath.join(project_dir, name)
+        if read(path) is not None:
+            stem, ext = posixpath.splitext(path)
+            override = f"{stem}.override{ext}"
+            return [path, override] if read(override) is not None else [path]
+    return []
+
+
+class _Loader:
+    def __init__(self, read: Reader) -> None:
+        self.read = read
+        self.warnings: list[str] = []
+        self.included: list[str] = []
+        self.loaded = 0
+
+    def env_from(self, path: str, base: dict[str, str] | None = None) -> dict[str, str] | None:
+        data = self.read(path)
+        return None if data is None else parse_dotenv(data, base)
+
+    def document(self, path: str, env: dict[str, str]) -> dict[str, Any]:
+        self.loaded += 1
+        if self.loaded > MAX_FILES:
+            raise ComposeError(f"more than {MAX_FILES} files loaded: an include or extends cycle?")
+        data = self.read(str(path))
+        if data is None:
+            raise ComposeError(f"{path}: file not found")
+        doc = load_yaml(data, str(path))
+        if doc is None:
+            return {}
+        if not isinstance(doc, dict):
+            raise ComposeError(f"{path}: top level must be a mapping")
+        unset: set[str] = set()
+        try:
+            doc = interpolate_tree({k: v for k, v in doc.items() if not str(k).startswith("x-")}, env, unset)
+        except InterpolationError as e:
+            raise ComposeError(f"{path}: {e}") from None
+        for name in sorted(unset):
+            warning = f"{path}: variable {name} is not set; an empty string was substituted"
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+        return doc
+
+    def load_file(self, path: str, base_dir: str, env: dict[str, str], chain: tuple[str, ...]) -> dict[str, Any]:
+        """One file with its includes and extends resolved; relative paths rebased on `base_dir`."""
+        if path in chain:
+            raise ComposeError(f"include cycle: {' -> '.join([*chain, path])}")
+        doc = self.document(path, env)
+        services = doc.get("services") or {}
+        if not isinstance(services, dict):
+            raise ComposeError(f"{path}: services must be a mapping")
+        doc["services"] = {
+            name: rebase_service(svc or {}, base_dir) if isinstance(svc, dict) else svc
+            for name, svc in services.items()
+        }
+        for section in ("secrets", "configs"):
+            for item in (doc.get(section) or {}).values():
+                if isinstance(item, dict) and isinstance(item.get("file"), str):
+                    item["file"] = repo_path(base_dir, item["file"])
+        for name in list(doc["services"]):
+            doc["services"][name] = self.extends(path, doc["services"], name, env, ())
+        for entry in doc.pop("include", None) or []:
+            doc = self.include(path, base_dir, entry, env, (*chain, path), doc)
+        return doc
+
+    def include(
+        self, parent: str, base_dir: str, entry: Any, env: dict[str, str], chain: tuple[str, ...], doc: dict[str, Any]
+    ) -> dict[str, Any]:
+        spec = {"path": entry} if isinstance(entry, str) else dict(entry or {})
+        paths = spec.get("path")
+        paths = [paths] if isinstance(paths, str) else list(paths or [])
+        if not paths:
+            raise ComposeError(f"{parent}: include entry without a path")
+        files = [repo_path(base_dir, p) for p in paths]
+        project = repo_path(base_dir, spec["project_directory"]) if spec.get("project_directory") else None
+        project = project if project is not None else posixpath.dirname(files[0])
+        env_files = spec.get("env_file")
+        env_files = [env_files] if isinstance(env_files, str) else list(env_files or [])
+        env_paths = [repo_path(base_dir, e) for e in env_files] or [posixpath.join(project, ".env")]
+        inc_env = dict(env)
+        for e in env_paths:
+            loaded = self.env_from(e, inc_env)
+            if loaded is None and env_files:
+                raise ComposeError(f"{parent}: include env_file {e} not found")
+            inc_env.update(loaded or {})
+        merged: dict[str, Any] = {}
+        for f in files:
+            self.included.append(f)
+            merged = merge_mapping(merged, self.load_file(f, project, inc_env, chain))
+        for name, svc in (merged.get("services") or {}).items():
+            if name in doc["services"]:
+                raise ComposeError(f"{parent}: service {name!r} from {files[0]} conflicts with a service of the file")
+            doc["services"][name] = svc
+        for section in ("volumes", "networks", "secrets", "configs"):
+            if merged.get(section):
+                doc[section] = {**(merged.get(section) or {}), **(doc.get(section) or {})}
+        return doc
+
+    def extends(
+        self, path: str, services: dict[str, Any], name: str, env: dict[str, str], seen: tuple[tuple[str, str], ...]
+    ) -> Any:
+        svc = services.get(name)
+        if not isinstance(svc, dict) or "extends" not in svc:
+            return svc
+        if (path, name) in seen:
+            chain = " -> ".join(f"{s}" for _, s in (*seen, (path, name)))
+            raise ComposeError(f"{path}: circular extends: {chain}")
+        ext = svc["extends"]
+        ext = {"service": ext} if isinstance(ext, str) else dict(ext or {})
+        base_name = ext.get("service")
+        if not base_name:
+            raise ComposeError(f"{path}: service {name!r} extends without a service name")
+        if ext.get("file"):
+            base_file = str(ext["file"])
+            self.included.append(base_file)
+            doc = self.document(base_file, env)
+            base_dir = posixpath.dirname(base_file)
+            others = {
+                n: rebase_service(s or {}, base_dir) if isinstance(s, dict) else s
+                for n, s in (doc.get("services") or {}).items()
+            }
+            base = self.extends(base_file, others, base_name, env, (*seen, (path, name)))
+        else:
+            if base_name not in services:
+                raise ComposeError(f"{path}: service {name!r} extends unknown service {base_name!r}")
+            base = self.extends(path, services, base_name, env, (*seen, (path, name)))
+        if not isinstance(base, dict):
+            raise ComposeError(f"{path}: service {base_name!r} (extended by {name!r}) not found")
+        own = {k: v for k, v in svc.items() if k != "extends"}
+        return merge_mapping({k: v for k, v in base.items() if k != "extends"}, own)
+
+
+def load_compose_project(
+    read: Reader, project_dir: str, compose_files: list[str] | None = None, default_name: str | None = None
+) -> ComposeFacts:
+    """Load one Compose project; any error becomes the project row's `error`, never an exception."""
+    loader = _Loader(read)
+    env_path = posixpath.join(project_dir, ".env")
+    row = ComposeProjectRow(
+        project_dir=project_dir,
+        name=None,
+        files=[],
+        included_files=[],
+        env_file=None,
+        active_profiles=[],
+        declared_profiles=[],
+        service_count=0,
+    )
+    try:
+        env = loader.env_from(env_path) or {}
+        row.env_file = env_path if read(env_path) is not None else None
+        row.active_profiles = [p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()]
+        files = compose_files
+        if files is None and env.get("COMPOSE_FILE"):
+            sep = env.get("COMPOSE_PATH_SEPARATOR", ":")
+            files = [str(repo_path(project_dir, f)) for f in env["COMPOSE_FILE"].split(sep) if f]
+        files = files if files is not None else default_files(read, project_dir)
+        if not files:
+            raise ComposeError(f"no Compose file in {project_dir or 'the repository root'}")
+        row.files = list(files)
+        model: dict[str, Any] = {}
+        for f in files:
+            model = merge_mapping(model, loader.load_file(f, project_dir, env, ()))
+        model = strip_tags(model)
+        services = model.get("services") or {}
+        row.name = _project_name(model.get("name"), env, project_dir, default_name)
+        rows = []
+        for name in sorted(services):
+            svc = services[name] if isinstance(services[name], dict) else {}
+            rows.append(service_row(name, svc, read, loader.warnings))
+        row.service_count = len(rows)
+        row.declared_profiles = sorted({p for r in rows for p in r.profiles})
+        row.included_files = [str(p) for p in dict.fromkeys(loader.included)]
+        row.warnings = loader.warnings
+        return ComposeFacts(project=row, services=rows)
+    except (ComposeError, ComposeYamlError, InterpolationError, MissingEnvFile) as e:
+        row.error = str(e)
+    except RecursionError:
+        row.error = "nesting too deep"
+    row.warnings = loader.warnings
+    return ComposeFacts(project=row)
+
+
+def _project_name(declared: Any, env: dict[str, str], project_dir: str, default: str | None) -> str | None:
+    if isinstance(declared, str) and declared:
+        return declared
+    if env.get("COMPOSE_PROJECT_NAME"):
+        return env["COMPOSE_PROJECT_NAME"]
+    base = posixpath.basename(project_dir) if project_dir else default
+    return base.lower() if base else None

@@ -1,0 +1,189 @@
+"""One merged Compose service → one row, normalised as `docker compose config` would show it."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from typing import Any
+
+from hullcheck.extract.compose_merge import RepoPath, as_mapping, volume_long_form
+from hullcheck.extract.compose_rows import ComposeServiceRow, DependsOn, EnvVar, Port, Volume
+from hullcheck.extract.interpolate import parse_dotenv
+from hullcheck.redact import redact_value
+
+_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3, "t": 1024**4}
+_PORT = re.compile(
+    r"^(?:(?P<ip>\[[^\]]+\]|[\d.]+|[0-9a-fA-F:]+(?=:\d)):)??(?:(?P<published>[\d\-]*):)?(?P<target>[\d\-]+)(?:/(?P<proto>\w+))?$"
+)
+
+
+def _path(p: Any) -> str:
+    return str(p)
+
+
+def _bytes(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    m = re.match(r"^\s*([\d.]+)\s*([a-zA-Z]*)\s*$", str(value))
+    if not m:
+        return None
+    return int(float(m.group(1)) * _UNITS.get(m.group(2).lower(), 1))
+
+
+def _ports(raw: list[Any]) -> list[Port]:
+    out: list[Port] = []
+    for p in raw or []:
+        if isinstance(p, dict):
+            published = p.get("published")
+            out.append(
+                Port(
+                    int(p["target"]) if p.get("target") is not None else None,
+                    str(published) if published not in (None, "") else None,
+                    str(p.get("protocol") or "tcp"),
+                    p.get("host_ip"),
+                    p.get("mode") or "ingress",
+                )
+            )
+            continue
+        m = _PORT.match(str(p).strip())
+        if not m:
+            continue
+        target, published = m.group("target"), m.group("published") or None
+        ip = (m.group("ip") or "").strip("[]") or None
+        proto = m.group("proto") or "tcp"
+        if "-" in target:  # a range expands to one port per entry, as Compose does
+            t0, t1 = (int(x) for x in target.split("-"))
+            pubs: list[str | None] = [None] * (t1 - t0 + 1)
+            if published and "-" in published:
+                p0 = int(published.split("-")[0])
+                pubs = [str(p0 + i) for i in range(t1 - t0 + 1)]
+            elif published:
+                pubs = [published] * (t1 - t0 + 1)
+            out.extend(Port(t0 + i, pubs[i], proto, ip, "ingress") for i in range(t1 - t0 + 1))
+        else:
+            out.append(Port(int(target), published, proto, ip, "ingress"))
+    return out
+
+
+def _volumes(raw: list[Any]) -> list[Volume]:
+    out = []
+    for v in raw or []:
+        long = volume_long_form(v, "")
+        if not isinstance(long, dict) or not long.get("target"):
+            continue
+        source = long.get("source")
+        out.append(
+            Volume(
+                str(long.get("type") or "volume"),
+                _path(source) if source is not None else None,
+                str(long["target"]),
+                bool(long.get("read_only")),
+            )
+        )
+    return out
+
+
+def _names(raw: Any) -> list[str]:
+    if isinstance(raw, dict):
+        return [str(k) for k in raw]
+    return [str(x.get("source")) if isinstance(x, dict) else str(x) for x in raw or []]
+
+
+def _env_files(raw: Any) -> list[tuple[str, bool]]:
+    entries = raw if isinstance(raw, list) else ([raw] if raw else [])
+    out = []
+    for e in entries:
+        if isinstance(e, dict):
+            out.append((_path(e.get("path", "")), bool(e.get("required", True))))
+        else:
+            out.append((_path(e), True))
+    return out
+
+
+def service_row(
+    name: str, svc: dict[str, Any], read: Callable[[str], bytes | None], warnings: list[str]
+) -> ComposeServiceRow:
+    build = svc.get("build") if isinstance(svc.get("build"), dict) else None
+    context = dockerfile = None
+    inline = False
+    if build is not None:
+        context = _path(build.get("context") or ".")
+        inline = bool(build.get("dockerfile_inline"))
+        if not inline and isinstance(build.get("context"), RepoPath):
+            df = str(build.get("dockerfile") or "Dockerfile")
+            dockerfile = df if df.startswith("/") else posixpath.normpath(posixpath.join(context, df))
+    env: dict[str, Any] = {}
+    env_files = _env_files(svc.get("env_file"))
+    for path, required in env_files:
+        data = read(path)
+        if data is None:
+            if required:
+                raise MissingEnvFile(f"service {name!r}: env_file {path} not found")
+            continue
+        env.update(parse_dotenv(data))
+    env.update(as_mapping(svc.get("environment"), "environment"))
+    environment = []
+    for key in env:
+        value = None if env[key] is None else _scalar(env[key])
+        stored, redacted = redact_value(key, value)
+        environment.append(EnvVar(key, stored, redacted))
+    volumes = _volumes(svc.get("volumes"))
+    limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    health = svc.get("healthcheck")
+    depends = []
+    for dep, spec in as_mapping(svc.get("depends_on"), "depends_on").items():
+        spec = spec or {}
+        depends.append(
+            DependsOn(
+                str(dep),
+                str(spec.get("condition") or "service_started"),
+                bool(spec.get("restart", False)),
+                bool(spec.get("required", True)),
+            )
+        )
+    cpus = limits.get("cpus")
+    return ComposeServiceRow(
+        service=name,
+        image=_scalar(svc.get("image")),
+        build_context=context,
+        build_dockerfile=dockerfile,
+        build_dockerfile_inline=inline,
+        build_target=_scalar(build.get("target")) if build else None,
+        build_args=list(as_mapping(build.get("args"), "args")) if build and build.get("args") else [],
+        build_platforms=[str(p) for p in (build.get("platforms") or [])] if build else [],
+        profiles=[str(p) for p in svc.get("profiles") or []],
+        depends_on=depends,
+        privileged=bool(svc.get("privileged", False)),
+        network_mode=_scalar(svc.get("network_mode")),
+        pid=_scalar(svc.get("pid")),
+        ipc=_scalar(svc.get("ipc")),
+        cap_add=[str(c) for c in svc.get("cap_add") or []],
+        user=_scalar(svc.get("user")),
+        restart=_scalar(svc.get("restart")),
+        healthcheck=isinstance(health, dict) and not health.get("disable") and health.get("test") != ["NONE"],
+        environment=environment,
+        env_files=[p for p, _ in env_files],
+        ports=_ports(svc.get("ports")),
+        volumes=volumes,
+        mounts_docker_socket=any(v.source and v.source.endswith("docker.sock") for v in volumes),
+        secrets=_names(svc.get("secrets")),
+        configs=_names(svc.get("configs")),
+        cpus_limit=float(cpus) if cpus not in (None, "") else None,
+        memory_limit=_bytes(limits.get("memory")),
+        networks=list(as_mapping(svc.get("networks"), "networks")),
+    )
+
+
+def _scalar(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+class MissingEnvFile(Exception):
+    pass

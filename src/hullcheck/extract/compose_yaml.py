@@ -1,0 +1,103 @@
+"""Safe YAML for Compose files: anchors and merge keys, `!reset` / `!override`, and limits.
+
+PyYAML shares aliased nodes instead of copying them, so a "billion laughs" document
+costs little to parse but explodes in any walk over it (interpolation, merging). Its
+expanded size and nesting depth are therefore measured on the node graph, with
+memoisation, before anything is built; past the limits the file is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+MAX_EXPANDED_NODES = 200_000
+MAX_DEPTH = 64
+
+
+class ComposeYamlError(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    """`!reset`: remove the value inherited from earlier files or `extends`."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """`!override`: replace the inherited value instead of merging with it."""
+
+    value: Any
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _tagged(cls: type) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return cls(loader.construct_mapping(node, deep=True))
+        if isinstance(node, yaml.SequenceNode):
+            return cls(loader.construct_sequence(node, deep=True))
+        return cls(loader.construct_scalar(node) or None)  # type: ignore[arg-type]
+
+    return construct
+
+
+_Loader.add_constructor("!reset", _tagged(Reset))
+_Loader.add_constructor("!override", _tagged(Override))
+
+
+def _measure(root: yaml.Node) -> None:
+    memo: dict[int, int] = {}
+
+    def weight(node: yaml.Node, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise ComposeYamlError(f"nesting deeper than {MAX_DEPTH} levels (line {node.start_mark.line + 1})")
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += weight(k, depth + 1) + weight(v, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += weight(item, depth + 1)
+        if total > MAX_EXPANDED_NODES:
+            raise ComposeYamlError(f"refused: aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)")
+        memo[key] = total
+        return total
+
+    weight(root, 0)
+
+
+def load_yaml(data: bytes, name: str) -> Any:
+    """The document of a Compose file, or ComposeYamlError with a message that names the file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ComposeYamlError(f"{name}: not UTF-8 text (byte {e.start})") from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _measure(node)
+        return loader.construct_document(node)
+    except ComposeYamlError as e:
+        raise ComposeYamlError(f"{name}: {e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}" if mark is not None else name
+        raise ComposeYamlError(f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
+    except RecursionError:
+        raise ComposeYamlError(f"{name}: nesting too deep") from None
+    finally:
+        loader.dispose()
