@@ -25,7 +25,6 @@ from hullcheck.store import Store
 from hullcheck.writer import BatchWriter
 
 
-
 @dataclass
 class AuditSummary:
     run_id: int
