@@ -14,7 +14,7 @@ from typing import Any
 
 from hullcheck.extract.compose_merge import merge_mapping, rebase_service, repo_path, strip_tags
 from hullcheck.extract.compose_rows import ComposeFacts, ComposeProjectRow
-from hullcheck.extract.compose_services import MissingEnvFile, service_row
+from hullcheck.extract.compose_services import MissingEnvFile, implicit_dependencies, service_row
 from hullcheck.extract.compose_yaml import ComposeYamlError, load_yaml
 from hullcheck.extract.interpolate import InterpolationError, interpolate_tree, parse_dotenv
 
@@ -33,9 +33,11 @@ def default_files(read: Reader, project_dir: str) -> list[str]:
     for name in DEFAULT_FILES:
         path = posixpath.join(project_dir, name)
         if read(path) is not None:
-            stem, ext = posixpath.splitext(path)
-            override = f"{stem}.override{ext}"
-            return [path, override] if read(override) is not None else [path]
+            stem = posixpath.splitext(path)[0]  # the override of the same family, either extension
+            for override in (f"{stem}.override.yaml", f"{stem}.override.yml"):
+                if read(override) is not None:
+                    return [path, override]
+            return [path]
     return []
 
 
@@ -109,12 +111,13 @@ class _Loader:
         env_files = spec.get("env_file")
         env_files = [env_files] if isinstance(env_files, str) else list(env_files or [])
         env_paths = [repo_path(base_dir, e) for e in env_files] or [posixpath.join(project, ".env")]
-        inc_env = dict(env)
+        inc_env: dict[str, str] = {}
         for e in env_paths:
-            loaded = self.env_from(e, inc_env)
+            loaded = self.env_from(e, {**inc_env, **env})
             if loaded is None and env_files:
                 raise ComposeError(f"{parent}: include env_file {e} not found")
             inc_env.update(loaded or {})
+        inc_env.update(env)  # the including project's variables win over the included one's env_file
         merged: dict[str, Any] = {}
         for f in files:
             self.included.append(f)
@@ -188,7 +191,9 @@ def load_compose_project(
             files = [str(repo_path(project_dir, f)) for f in env["COMPOSE_FILE"].split(sep) if f]
         files = files if files is not None else default_files(read, project_dir)
         if not files:
-            raise ComposeError(f"no Compose file in {project_dir or 'the repository root'}")
+            raise ComposeError(
+                f"no Compose file in {project_dir or 'the repository root'} (looked for {', '.join(DEFAULT_FILES)})"
+            )
         row.files = list(files)
         model: dict[str, Any] = {}
         for f in files:
@@ -196,6 +201,8 @@ def load_compose_project(
         model = strip_tags(model)
         services = model.get("services") or {}
         row.name = _project_name(model.get("name"), env, project_dir, default_name)
+        _check_keys(services)
+        _check_dependencies(services)
         rows = []
         for name in sorted(services):
             svc = services[name] if isinstance(services[name], dict) else {}
@@ -213,10 +220,42 @@ def load_compose_project(
     return ComposeFacts(project=row)
 
 
+# Service keys of the Compose specification's schema; anything else (but `x-…`) is refused, as Compose does.
+SERVICE_KEYS = frozenset(
+    "annotations attach build blkio_config cap_add cap_drop cgroup cgroup_parent command configs container_name "
+    "cpu_count cpu_percent cpu_shares cpu_quota cpu_period cpu_rt_period cpu_rt_runtime cpus cpuset credential_spec "
+    "depends_on deploy develop device_cgroup_rules devices dns dns_opt dns_search domainname entrypoint env_file "
+    "label_file environment expose extends external_links extra_hosts gpus group_add healthcheck hostname image init "
+    "ipc isolation labels links logging mac_address mem_limit mem_reservation mem_swappiness memswap_limit models "
+    "network_mode networks oom_kill_disable oom_score_adj pid pids_limit platform ports post_start pre_stop privileged "
+    "profiles provider pull_policy pull_refresh_after read_only restart runtime scale security_opt shm_size secrets "
+    "sysctls stdin_open stop_grace_period stop_signal storage_opt tmpfs tty ulimits use_api_socket user uts "
+    "userns_mode volumes volumes_from working_dir".split()
+)
+
+
+def _check_keys(services: dict[str, Any]) -> None:
+    for name, svc in services.items():
+        if svc is not None and not isinstance(svc, dict):
+            raise ComposeError(f'service "{name}" must be a mapping')
+        unknown = sorted(k for k in svc or {} if k not in SERVICE_KEYS and not str(k).startswith("x-"))
+        if unknown:
+            listed = ", ".join(f"'{k}'" for k in unknown)
+            raise ComposeError(f'service "{name}": additional properties {listed} not allowed')
+
+
+def _check_dependencies(services: dict[str, Any]) -> None:
+    for name, svc in services.items():
+        deps = (svc or {}).get("depends_on") if isinstance(svc, dict) else None
+        for dep in [*(deps if isinstance(deps, list | dict) else []), *implicit_dependencies(svc or {})]:
+            if dep not in services:
+                raise ComposeError(f'service "{name}" depends on undefined service "{dep}"')
+
+
 def _project_name(declared: Any, env: dict[str, str], project_dir: str, default: str | None) -> str | None:
+    if env.get("COMPOSE_PROJECT_NAME"):  # Compose lets the environment win over `name:`
+        return env["COMPOSE_PROJECT_NAME"]
     if isinstance(declared, str) and declared:
         return declared
-    if env.get("COMPOSE_PROJECT_NAME"):
-        return env["COMPOSE_PROJECT_NAME"]
     base = posixpath.basename(project_dir) if project_dir else default
     return base.lower() if base else None

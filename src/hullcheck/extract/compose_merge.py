@@ -14,6 +14,8 @@ from typing import Any
 
 from hullcheck.extract.compose_yaml import Override, Reset
 
+DEFAULT_CONTEXT = "x-hullcheck-default-context"
+
 
 class RepoPath(str):
     """A path already resolved against its file's directory: relative to the repository root."""
@@ -65,7 +67,11 @@ def rebase_service(svc: dict[str, Any], base_dir: str) -> dict[str, Any]:
         svc["build"] = {"context": repo_path(base_dir, build)}
     elif isinstance(build, dict):
         build = dict(build)
-        build["context"] = repo_path(base_dir, str(build.get("context") or "."))
+        if build.get("context"):
+            build["context"] = repo_path(base_dir, str(build["context"]))
+        # Without a context the build runs in this file's directory; an extending service that
+        # names none keeps its base's (see merge_value).
+        build[DEFAULT_CONTEXT] = repo_path(base_dir, ".")
         svc["build"] = build
     env_file = svc.get("env_file")
     if env_file is not None and not isinstance(env_file, Reset | Override):
@@ -161,6 +167,8 @@ def merge_value(key: str, base: Any, over: Any) -> Any:
         return over.value
     if base is None:
         return over
+    if key == DEFAULT_CONTEXT:
+        return base
     if key in _REPLACE:
         return over
     if key == "volumes" and isinstance(base, list) and isinstance(over, list):

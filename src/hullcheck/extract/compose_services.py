@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from hullcheck.extract.compose_merge import RepoPath, as_mapping, volume_long_form
+from hullcheck.extract.compose_merge import DEFAULT_CONTEXT, RepoPath, as_mapping, volume_long_form
 from hullcheck.extract.compose_rows import ComposeServiceRow, DependsOn, EnvVar, Port, Volume
 from hullcheck.extract.interpolate import parse_dotenv
 from hullcheck.redact import redact_value
@@ -110,9 +110,9 @@ def service_row(
     context = dockerfile = None
     inline = False
     if build is not None:
-        context = _path(build.get("context") or ".")
+        context = _path(build.get("context") or build.get(DEFAULT_CONTEXT) or ".")
         inline = bool(build.get("dockerfile_inline"))
-        if not inline and isinstance(build.get("context"), RepoPath):
+        if not inline and isinstance(build.get("context") or build.get(DEFAULT_CONTEXT), RepoPath):
             df = str(build.get("dockerfile") or "Dockerfile")
             dockerfile = df if df.startswith("/") else posixpath.normpath(posixpath.join(context, df))
     env: dict[str, Any] = {}
@@ -134,7 +134,7 @@ def service_row(
     limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}
     health = svc.get("healthcheck")
     depends = []
-    for dep, spec in as_mapping(svc.get("depends_on"), "depends_on").items():
+    for dep, spec in {**implicit_dependencies(svc), **as_mapping(svc.get("depends_on"), "depends_on")}.items():
         spec = spec or {}
         depends.append(
             DependsOn(
@@ -175,6 +175,22 @@ def service_row(
         memory_limit=_bytes(limits.get("memory")),
         networks=list(as_mapping(svc.get("networks"), "networks")),
     )
+
+
+def implicit_dependencies(svc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Dependencies Compose adds by itself: links, volumes_from, and `service:` network/pid/ipc modes."""
+    deps: dict[str, dict[str, Any]] = {}
+    for link in svc.get("links") or []:
+        deps[str(link).split(":", 1)[0]] = {"restart": True}
+    for source in svc.get("volumes_from") or []:
+        source = str(source)
+        if not source.startswith("container:"):
+            deps[source.split(":", 1)[0]] = {"restart": False}
+    for key in ("network_mode", "pid", "ipc"):
+        value = svc.get(key)
+        if isinstance(value, str) and value.startswith("service:"):
+            deps[value.split(":", 1)[1]] = {"restart": True}
+    return deps
 
 
 def _scalar(v: Any) -> str | None:

@@ -36,7 +36,39 @@ class Override:
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """Merge keys as YAML 1.1 (and Compose) define them: the mapping's own keys win, then the
+        merged mappings in the order listed (`<<: [*a, *b]`: a's keys over b's). PyYAML lets the
+        last listed win, which is not what Compose does."""
+        own, sources = [], []
+        for key_node, value_node in node.value:
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                own.append((key_node, value_node))
+                continue
+            subnodes = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for sub in subnodes:
+                if not isinstance(sub, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"expected a mapping for merging, but found {sub.id}",
+                        sub.start_mark,
+                    )
+                self.flatten_mapping(sub)
+                sources.append(sub)
+        if sources:
+            # A key reset next to a merge key drops the reset itself: the merged value stays (compose-go).
+            merged_keys = {k.value for sub in sources for k, _ in sub.value if isinstance(k, yaml.ScalarNode)}
+            own = [(k, v) for k, v in own if not (v.tag == "!reset" and getattr(k, "value", None) in merged_keys)]
+        seen = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        merged = []
+        for sub in sources:
+            for k, v in sub.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else id(k)
+                if key not in seen:
+                    seen.add(key)
+                    merged.append((k, v))
+        node.value = merged + own
 
 
 def _tagged(cls: type) -> Any:

@@ -122,7 +122,9 @@ def parse_dotenv(data: bytes, base: Mapping[str, str] | None = None) -> dict[str
         m = _DOTENV_LINE.match(line)
         if not m:
             continue
-        key, raw = m.group(1), (m.group(2) or "")
+        if m.group(2) is None:
+            continue  # a bare KEY passes a variable through from the environment, which we never read
+        key, raw = m.group(1), m.group(2)
         if raw[:1] in ("'", '"'):
             quote = raw[0]
             body = raw[1:]
