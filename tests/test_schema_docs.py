@@ -39,6 +39,17 @@ EXPECTED_COLUMNS = {
     "root_final_stage": ["repo", "path", "stage_index", "base_as_written", "final_user", "reason"],
     "dockerfile_parse_errors": ["repo", "path", "problem", "reason", "commit_sha"],
     "repo_failures_latest": ["repo", "run_id", "failed_at", "error", "last_success_at", "url"],
+    "compose_reaches_service_without_depends_on": ["repo", "project_dir", "service", "reaches", "via_variables"],
+    "compose_privileged_and_docker_socket": [
+        "repo",
+        "project_dir",
+        "service",
+        "privileged",
+        "mounts_docker_socket",
+        "host_network",
+        "host_pid",
+    ],
+    "compose_build_without_image": ["repo", "project_dir", "service", "build_context", "build_dockerfile"],
     "dockerfiles_changed_between_runs": [
         "repo",
         "path",
@@ -59,10 +70,14 @@ MUST_CONTAIN = {
     "unpinned_bases": [("repo", "ml-notebooks")],
     "root_final_stage": [("repo", "web-frontend")],
     "dockerfiles_changed_between_runs": [("repo", "payments-api"), ("change", "changed")],
+    "compose_reaches_service_without_depends_on": [("repo", "billing-monolith"), ("reaches", "db")],
+    "compose_privileged_and_docker_socket": [("repo", "infra-tools"), ("service", "runner")],
+    "compose_build_without_image": [("repo", "billing-monolith"), ("repo", "ml-notebooks")],
 }
 MUST_NOT_CONTAIN = {
     "single_stage_repos": [("repo", "web-frontend"), ("repo", "payments-api"), ("repo", "billing-monolith")],
     "root_final_stage": [("repo", "payments-api"), ("repo", "ml-notebooks")],
+    "compose_reaches_service_without_depends_on": [("service", "adminer")],
 }
 
 

@@ -83,6 +83,15 @@ services:
     image: adminer
 """
 
+_RUNNER = """\
+services:
+  runner:
+    image: gitlab/gitlab-runner:latest
+    volumes:
+      - /var/run/docker.sock:/var/run/docker.sock
+      - ./config:/etc/gitlab-runner
+"""
+
 
 def _histories(now: datetime) -> dict[str, list[Commit]]:
     w0, w1, w2 = (now - timedelta(days=d) for d in (21, 14, 7))
@@ -99,7 +108,7 @@ def _histories(now: datetime) -> dict[str, list[Commit]]:
         ],
         "infra-tools": [
             Commit(w0, {"Containerfile": _TOOLS, "build.sh": "DOCKER_BUILDKIT=0 docker build -t tools .\n"}),
-            Commit(w1, {"Makefile": "image:\n\tdocker build -t tools .\n"}),
+            Commit(w1, {"Makefile": "image:\n\tdocker build -t tools .\n", "compose.yaml": _RUNNER}),
         ],
         "billing-monolith": [
             Commit(w0, {"Dockerfile": _MONOLITH, "pom.xml": "<project/>\n", "compose.yaml": _COMPOSE}),
