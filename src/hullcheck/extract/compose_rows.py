@@ -1,7 +1,8 @@
 """The rows a Compose project becomes. Field names are the columns of the `compose_*` tables.
 
-Paths are repository-relative POSIX paths ('' is the repository root), so that a service's
-build can be joined to the Dockerfile facts of the same commit.
+Paths are repository-relative POSIX paths, so that a service's build can be joined to the
+Dockerfile facts of the same commit: `project_dir` is '' for the repository root (like a
+file's directory), build contexts and bind sources are '.' for it (as people write them).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 @dataclass(slots=True)
 class ComposeProjectRow:
     project_dir: str  # repository-relative directory the project's relative paths start from
-    name: str | None  # `name:`, COMPOSE_PROJECT_NAME from .env, else the directory's name
+    name: str | None  # COMPOSE_PROJECT_NAME from .env, else `name:`, else the directory's name
     files: list[str]  # compose files in merge order (overrides last); included files are not listed here
     included_files: list[str]  # files pulled in by `include:` and `extends: file:`
     env_file: str | None  # the project's .env used for interpolation, when present
