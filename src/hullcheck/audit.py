@@ -20,9 +20,10 @@ from hullcheck.crawl import KnownBlob, RepoResult, crawl_repo, expand_git_source
 from hullcheck.extract import COMMIT_VERSION
 from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
 from hullcheck.extract.signals import SIGNALS_VERSION
+from hullcheck.registry_crawl import crawl_registry
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.store import Store
-from hullcheck.writer import BatchWriter
+from hullcheck.writer import BatchWriter, write_registry
 
 
 @dataclass
@@ -40,6 +41,11 @@ class AuditSummary:
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
     git: GitStats = field(default_factory=GitStats)
+    registries: int = 0
+    tags_seen: int = 0
+    tags_new: int = 0
+    registry_failures: list[str] = field(default_factory=list)
+    registry_requests: dict[str, int] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -74,6 +80,8 @@ def run_audit(
         summary = AuditSummary(run_id=run_id, repos_total=len(specs))
         try:
             _crawl_all(cfg, store, run_id, specs, as_of, summary, progress)
+            if as_of is None and not only:  # registries have no history to backfill; --only names git repos
+                _crawl_registries(cfg, store, run_id, summary)
         except BaseException as e:
             summary.status = "failed"
             store.con.execute(
@@ -89,8 +97,13 @@ def run_audit(
                 ],
             )
             raise
-        summary.status = "partial" if summary.failed else "ok"
-        message = f"{summary.failed} of {summary.repos_total} repositories failed" if summary.failed else None
+        problems = []
+        if summary.failed:
+            problems.append(f"{summary.failed} of {summary.repos_total} repositories failed")
+        if summary.registry_failures:
+            problems.append(f"{len(summary.registry_failures)} registry, repository or tag reads failed")
+        summary.status = "partial" if problems else "ok"
+        message = "; ".join(problems) or None
         store.con.execute(
             _sql("finish_run"),
             [
@@ -105,6 +118,22 @@ def run_audit(
         )
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSummary) -> None:
+    if not cfg.registries:
+        return
+    known = {row[0] for row in store.query_file("known_image_digests")}
+    for src in cfg.registries:
+        result = crawl_registry(src, known)
+        write_registry(store, run_id, result)
+        known.update(result.manifests, result.configs)
+        summary.registries += 1
+        summary.tags_seen += sum(1 for t in result.tags if t.tag is not None and t.status != "failed")
+        summary.tags_new += sum(1 for t in result.tags if t.status == "new")
+        summary.registry_failures += [t.error or "failed" for t in result.tags if t.status == "failed"]
+        for k, v in result.requests.items():
+            summary.registry_requests[k] = summary.registry_requests.get(k, 0) + v
 
 
 def _sql(name: str) -> str:

@@ -77,5 +77,8 @@ def _print_summary(s: AuditSummary) -> None:
         f"{s.empty} empty, {s.failed} failed; {s.files} files, {s.dockerfiles} Dockerfiles, {s.stages} stages; "
         f"{s.git.blobs_read} blobs read; {s.seconds:.1f}s"
     )
-    for f in s.failures:
+    if s.registries:
+        print(f"  {s.registries} registries: {s.tags_seen} tags, {s.tags_new} new digests, "
+              f"{len(s.registry_failures)} failures")  # fmt: skip
+    for f in s.failures + s.registry_failures:
         print(f"  failed: {f}")

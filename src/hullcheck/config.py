@@ -42,6 +42,41 @@ class Sources(_Model):
     git: list[GitSource] = Field(default_factory=list)
 
 
+class RegistryCredentials(_Model):
+    """Where the credentials are, never the credentials: names of environment variables."""
+
+    username_env: str
+    password_env: str
+
+
+class RegistrySource(_Model):
+    url: str = Field(description="registry host[:port] (docker.io means Docker Hub)")
+    insecure: bool | None = Field(None, description="plain HTTP; default: only for loopback hosts")
+    credentials: RegistryCredentials | None = Field(
+        None, description="default: the Docker config (DOCKER_CONFIG, credHelpers, credsStore), else anonymous"
+    )
+    repositories: list[str] = Field(default_factory=list, description="names or globs; default: the registry's catalog")
+    tags: list[str] = Field(default_factory=lambda: ["*"], description="tag globs to audit")
+    exclude_tags: list[str] = Field(default_factory=list)
+    concurrency: int = Field(8, ge=1, le=64)
+    timeout_seconds: float = Field(30.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    layer_scan: bool = Field(False, description="read layers (opt-in): files, wasted bytes, toolchains, data sets")
+    layer_scan_budget_bytes: int = Field(10 * 1024**3, ge=0, description="compressed bytes scanned per night")
+
+    @field_validator("url")
+    @classmethod
+    def _host_only(cls, v: str) -> str:
+        v = v.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
+        if not v or "/" in v:
+            raise ValueError("give the registry host[:port] only (repositories go in `repositories`)")
+        return v
+
+    @property
+    def host(self) -> str:
+        return self.url
+
+
 class Team(_Model):
     name: str
     profile: str = "microservice"
@@ -65,8 +100,8 @@ class Config(_Model):
     write_batch_repos: int = Field(50, ge=1, description="repositories written per database transaction")
     sources: Sources = Field(default_factory=Sources)
     teams: list[Team] = Field(default_factory=list)
+    registries: list[RegistrySource] = Field(default_factory=list)
     # Filled by later capabilities; accepted now so that one config file serves every version.
-    registries: list[dict[str, Any]] = Field(default_factory=list)
     profiles: dict[str, Any] = Field(default_factory=dict)
     waivers: list[dict[str, Any]] = Field(default_factory=list)
     email: dict[str, Any] | None = None

@@ -123,7 +123,8 @@ class Store:
             raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code only
         values = [tuple(getattr(r, c) for c in columns) if is_dataclass(r) else tuple(r) for r in rows]
         per_stmt = max(1, _MAX_PARAMS // len(columns))
-        head = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({', '.join(columns)}) VALUES "
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        head = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) VALUES "
         one = "(" + ", ".join("?" * len(columns)) + ")"
         for i in range(0, len(values), per_stmt):
             chunk = values[i : i + per_stmt]

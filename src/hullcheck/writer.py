@@ -14,6 +14,7 @@ from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
 from hullcheck.extract.dockerfile_rows import DockerfileFacts
 from hullcheck.extract.signals import SIGNALS_VERSION, SignalRow
 from hullcheck.paths import read_sql
+from hullcheck.registry_crawl import RegistryResult
 from hullcheck.store import Store
 
 FLUSH_EVERY_SECONDS = 5.0
@@ -140,3 +141,48 @@ def _write_compose(store: Store, projects: list[tuple[str, str, ComposeFacts]]) 
     if service_rows:
         cols = list(service_rows[0])
         store.insert("compose_service_facts", [tuple(r[c] for c in cols) for r in service_rows], cols)
+
+
+def write_registry(store: Store, run_id: int, result: RegistryResult) -> None:
+    """One registry's observations and new image facts, in one transaction."""
+    tags = [(run_id, t.registry, t.repository, t.tag, t.digest, t.media_type, t.status, t.error) for t in result.tags]
+    manifests, children, layers = [], [], []
+    for m in result.manifests.values():
+        annotations = [{"key": k, "value": v} for k, v in m.annotations.items()]
+        manifests.append((m.digest, m.media_type, m.kind, m.size, m.config_digest, m.layer_count, m.compressed_bytes,
+                          annotations))  # fmt: skip
+        children.extend((m.digest, c.child_digest, c.media_type, c.size, c.os, c.architecture, c.variant)
+                        for c in m.children)  # fmt: skip
+        layers.extend((m.digest, lay.layer_index, lay.digest, lay.media_type, lay.size) for lay in m.layers)
+    configs, history = [], []
+    for c in result.configs.values():
+        configs.append((c.config_digest, c.os, c.architecture, c.variant, c.created, c.user, c.entrypoint, c.cmd,
+                        c.workdir, [asdict(e) for e in c.env], [asdict(x) for x in c.labels], c.exposed_ports,
+                        c.volumes, c.healthcheck, c.stop_signal, c.diff_id_count))  # fmt: skip
+        history.extend((c.config_digest, h.history_index, h.created, h.created_by, h.comment, h.empty_layer,
+                        h.layer_index) for h in c.history)  # fmt: skip
+    st = store
+    st.con.execute("BEGIN TRANSACTION")
+    try:
+        st.insert("registry_snapshots", tags, _REGISTRY_COLUMNS)
+        st.insert("image_manifest_facts", manifests, _MANIFEST_COLUMNS, or_replace=True)
+        st.insert("image_index_children", children, _CHILD_COLUMNS)
+        st.insert("image_layer_facts", layers, _LAYER_COLUMNS)
+        st.insert("image_config_facts", configs, _CONFIG_COLUMNS, or_replace=True)
+        st.insert("image_history_facts", history, _HISTORY_COLUMNS)
+        st.con.execute("COMMIT")
+    except BaseException:
+        st.con.execute("ROLLBACK")
+        raise
+
+
+_REGISTRY_COLUMNS = ("run_id", "registry", "repository", "tag", "digest", "media_type", "status", "error")
+_MANIFEST_COLUMNS = ("digest", "media_type", "kind", "size", "config_digest", "layer_count", "compressed_bytes",
+                     "annotations")  # fmt: skip
+_CHILD_COLUMNS = ("index_digest", "child_digest", "media_type", "size", "os", "architecture", "variant")
+_LAYER_COLUMNS = ("manifest_digest", "layer_index", "digest", "media_type", "size")
+_CONFIG_COLUMNS = ("config_digest", "os", "architecture", "variant", "created", "user", "entrypoint", "cmd",
+                   "workdir", "env", "labels", "exposed_ports", "volumes", "healthcheck", "stop_signal",
+                   "diff_id_count")  # fmt: skip
+_HISTORY_COLUMNS = ("config_digest", "history_index", "created", "created_by", "comment", "empty_layer",
+                    "layer_index")  # fmt: skip

@@ -1,0 +1,155 @@
+"""Crawl one registry into rows: catalog → tags → HEAD each tag → fetch only unknown digests.
+
+The nightly rerun of an unchanged registry costs the catalog, the tag lists and one HEAD
+per tag: a digest already in the database (manifests and configs are content-addressed)
+is never fetched again. Never raises: failures become rows with a message.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from hullcheck.config import RegistrySource
+from hullcheck.extract.image import ConfigFacts, ImageFormatError, ManifestFacts, parse_config, parse_manifest
+from hullcheck.sources.registry import RegistryClient, RegistryError
+from hullcheck.sources.registry_auth import Credentials
+
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class TagRow:
+    registry: str
+    repository: str | None  # None: the registry itself failed (catalog, auth)
+    tag: str | None
+    digest: str | None
+    media_type: str | None
+    status: str  # new | known | failed
+    error: str | None = None
+
+
+@dataclass
+class RegistryResult:
+    registry: str
+    tags: list[TagRow] = field(default_factory=list)
+    manifests: dict[str, ManifestFacts] = field(default_factory=dict)
+    configs: dict[str, ConfigFacts] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(t.status == "failed" for t in self.tags)
+
+
+def _credentials(src: RegistrySource) -> Credentials | None:
+    if src.credentials is None:
+        return None
+    user, password = os.environ.get(src.credentials.username_env), os.environ.get(src.credentials.password_env)
+    if user is None or password is None:
+        raise RegistryError(
+            f"{src.host}: credentials are configured from ${src.credentials.username_env} and "
+            f"${src.credentials.password_env}, and at least one of them is not set"
+        )
+    return Credentials(user, password)
+
+
+def make_client(src: RegistrySource) -> RegistryClient:
+    return RegistryClient(
+        src.host,
+        insecure=src.insecure,
+        credentials=_credentials(src),
+        timeout=(5.0, src.timeout_seconds),
+        retries=src.retries,
+    )
+
+
+def _wanted(name: str, include: list[str], exclude: list[str] | None = None) -> bool:
+    return any(fnmatch.fnmatchcase(name, g) for g in include) and not any(
+        fnmatch.fnmatchcase(name, g) for g in exclude or []
+    )
+
+
+class _Crawl:
+    def __init__(self, src: RegistrySource, client: RegistryClient, known: set[str]) -> None:
+        self.src, self.client = src, client
+        self.result = RegistryResult(src.host)
+        self.known = known  # manifest and config digests already in the database
+        self.lock = threading.Lock()
+
+    def _claim(self, digest: str) -> bool:
+        """True for the first thread that needs `digest`: the others treat it as known."""
+        with self.lock:
+            if digest in self.known:
+                return False
+            self.known.add(digest)
+            return True
+
+    def repositories(self) -> list[str]:
+        literal = [r for r in self.src.repositories if not any(c in r for c in "*?[")]
+        if self.src.repositories and len(literal) == len(self.src.repositories):
+            return literal  # names only: no catalog needed (many registries have none)
+        catalog = self.client.catalog()
+        return [r for r in catalog if _wanted(r, self.src.repositories or ["*"])]
+
+    def repository(self, repo: str) -> None:
+        try:
+            tags = [t for t in self.client.ls(repo) if _wanted(t, self.src.tags, self.src.exclude_tags)]
+        except RegistryError as e:
+            self._add(TagRow(self.src.host, repo, None, None, None, "failed", str(e)))
+            return
+        for tag in sorted(tags):
+            self._add(self.tag(repo, tag))
+
+    def tag(self, repo: str, tag: str) -> TagRow:
+        try:
+            digest, media_type = self.client.digest(repo, tag)
+            if not self._claim(digest):
+                return TagRow(self.src.host, repo, tag, digest, media_type, "known")
+            self.manifest(repo, digest, media_type)
+            return TagRow(self.src.host, repo, tag, digest, media_type, "new")
+        except (RegistryError, ImageFormatError) as e:
+            return TagRow(self.src.host, repo, tag, None, None, "failed", f"{repo}:{tag}: {e}")
+
+    def manifest(self, repo: str, digest: str, media_type: str | None) -> None:
+        fetched = self.client.manifest(repo, digest, expected_digest=digest)
+        facts = parse_manifest(fetched.data, digest, fetched.media_type or media_type)
+        children = []
+        for child in facts.children:
+            if child.media_type and "manifest" not in child.media_type:
+                continue  # attestations and other artifacts referenced by an index
+            if self._claim(child.child_digest):
+                children.append(child.child_digest)
+        for child_digest in children:
+            self.manifest(repo, child_digest, None)
+        if facts.config_digest and self._claim(facts.config_digest):
+            data = self.client.blob(repo, facts.config_digest, MAX_CONFIG_BYTES)
+            config = parse_config(data, facts.config_digest)
+            with self.lock:
+                self.result.configs[config.config_digest] = config
+        with self.lock:
+            self.result.manifests[digest] = facts
+
+    def _add(self, row: TagRow) -> None:
+        with self.lock:
+            self.result.tags.append(row)
+
+
+def crawl_registry(src: RegistrySource, known_digests: set[str]) -> RegistryResult:
+    try:
+        client = make_client(src)
+    except RegistryError as e:
+        return RegistryResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
+    crawl = _Crawl(src, client, set(known_digests))
+    try:
+        repos = crawl.repositories()
+    except RegistryError as e:
+        crawl.result.tags.append(TagRow(src.host, None, None, None, None, "failed", str(e)))
+        repos = []
+    with ThreadPoolExecutor(max_workers=src.concurrency, thread_name_prefix="registry") as pool:
+        list(pool.map(crawl.repository, repos))
+    crawl.result.requests = dict(client.requests)
+    return crawl.result
