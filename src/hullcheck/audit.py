@@ -8,11 +8,13 @@ always has its files and facts.
 
 from __future__ import annotations
 
+import glob
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from hullcheck import __version__
 from hullcheck.config import Config
@@ -20,7 +22,7 @@ from hullcheck.crawl import KnownBlob, RepoResult, crawl_repo, expand_git_source
 from hullcheck.extract import COMMIT_VERSION
 from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
 from hullcheck.extract.signals import SIGNALS_VERSION
-from hullcheck.registry_crawl import crawl_registry
+from hullcheck.registry_crawl import crawl_layout, crawl_registry
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.store import Store
 from hullcheck.writer import BatchWriter, write_registry
@@ -121,11 +123,17 @@ def run_audit(
 
 
 def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSummary) -> None:
-    if not cfg.registries:
+    if not cfg.registries and not cfg.layouts:
         return
     known = {row[0] for row in store.query_file("known_image_digests")}
-    for src in cfg.registries:
-        result = crawl_registry(src, known)
+    layouts: list[Path] = []
+    for src in cfg.layouts:
+        pattern = str(cfg.resolve(Path(src.path)))
+        layouts += [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
+    jobs = [(lambda s=src: crawl_registry(s, known)) for src in cfg.registries]
+    jobs += [(lambda p=path: crawl_layout(p, known)) for path in layouts]
+    for job in jobs:
+        result = job()
         write_registry(store, run_id, result)
         known.update(result.manifests, result.configs)
         summary.registries += 1

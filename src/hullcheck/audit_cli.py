@@ -78,7 +78,7 @@ def _print_summary(s: AuditSummary) -> None:
         f"{s.git.blobs_read} blobs read; {s.seconds:.1f}s"
     )
     if s.registries:
-        print(f"  {s.registries} registries: {s.tags_seen} tags, {s.tags_new} new digests, "
+        print(f"  {s.registries} image sources: {s.tags_seen} tags, {s.tags_new} new digests, "
               f"{len(s.registry_failures)} failures")  # fmt: skip
     for f in s.failures + s.registry_failures:
         print(f"  failed: {f}")

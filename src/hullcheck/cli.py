@@ -137,6 +137,16 @@ def demo(
     raise typer.Exit(code)
 
 
+def _registry_app() -> None:
+    from hullcheck.registry_cli import app as registry_app
+
+    app.add_typer(registry_app, name="registry")
+
+
+if (len(sys.argv) > 1 and sys.argv[1] == "registry") or "--help" in sys.argv[1:2]:
+    _registry_app()  # imported only when used: `hullcheck audit` stays light
+
+
 def main() -> None:
     try:
         app()

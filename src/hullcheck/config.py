@@ -77,6 +77,10 @@ class RegistrySource(_Model):
         return self.url
 
 
+class LayoutSource(_Model):
+    path: str = Field(description="an OCI layout directory, an OCI archive or a `docker save` tarball; globs allowed")
+
+
 class Team(_Model):
     name: str
     profile: str = "microservice"
@@ -101,6 +105,7 @@ class Config(_Model):
     sources: Sources = Field(default_factory=Sources)
     teams: list[Team] = Field(default_factory=list)
     registries: list[RegistrySource] = Field(default_factory=list)
+    layouts: list[LayoutSource] = Field(default_factory=list, description="images exported to disk")
     # Filled by later capabilities; accepted now so that one config file serves every version.
     profiles: dict[str, Any] = Field(default_factory=dict)
     waivers: list[dict[str, Any]] = Field(default_factory=list)

@@ -12,9 +12,11 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hullcheck.config import RegistrySource
 from hullcheck.extract.image import ConfigFacts, ImageFormatError, ManifestFacts, parse_config, parse_manifest
+from hullcheck.sources.layout import LayoutSource
 from hullcheck.sources.registry import RegistryClient, RegistryError
 from hullcheck.sources.registry_auth import Credentials
 
@@ -74,9 +76,9 @@ def _wanted(name: str, include: list[str], exclude: list[str] | None = None) -> 
 
 
 class _Crawl:
-    def __init__(self, src: RegistrySource, client: RegistryClient, known: set[str]) -> None:
+    def __init__(self, src: RegistrySource, client: RegistryClient | LayoutSource, known: set[str]) -> None:
         self.src, self.client = src, client
-        self.result = RegistryResult(src.host)
+        self.result = RegistryResult(client.host if isinstance(client, LayoutSource) else src.host)
         self.known = known  # manifest and config digests already in the database
         self.lock = threading.Lock()
 
@@ -99,7 +101,7 @@ class _Crawl:
         try:
             tags = [t for t in self.client.ls(repo) if _wanted(t, self.src.tags, self.src.exclude_tags)]
         except RegistryError as e:
-            self._add(TagRow(self.src.host, repo, None, None, None, "failed", str(e)))
+            self._add(TagRow(self.result.registry, repo, None, None, None, "failed", str(e)))
             return
         for tag in sorted(tags):
             self._add(self.tag(repo, tag))
@@ -108,11 +110,11 @@ class _Crawl:
         try:
             digest, media_type = self.client.digest(repo, tag)
             if not self._claim(digest):
-                return TagRow(self.src.host, repo, tag, digest, media_type, "known")
+                return TagRow(self.result.registry, repo, tag, digest, media_type, "known")
             self.manifest(repo, digest, media_type)
-            return TagRow(self.src.host, repo, tag, digest, media_type, "new")
+            return TagRow(self.result.registry, repo, tag, digest, media_type, "new")
         except (RegistryError, ImageFormatError) as e:
-            return TagRow(self.src.host, repo, tag, None, None, "failed", f"{repo}:{tag}: {e}")
+            return TagRow(self.result.registry, repo, tag, None, None, "failed", f"{repo}:{tag}: {e}")
 
     def manifest(self, repo: str, digest: str, media_type: str | None) -> None:
         fetched = self.client.manifest(repo, digest, expected_digest=digest)
@@ -143,13 +145,29 @@ def crawl_registry(src: RegistrySource, known_digests: set[str]) -> RegistryResu
         client = make_client(src)
     except RegistryError as e:
         return RegistryResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
-    crawl = _Crawl(src, client, set(known_digests))
+    return _run(_Crawl(src, client, set(known_digests)), client)
+
+
+def crawl_layout(path: Path, known_digests: set[str]) -> RegistryResult:
+    """An OCI layout directory, OCI archive or `docker save` tarball, crawled like a registry."""
+    name = f"layout:{path}"
+    try:
+        source = LayoutSource(path)
+    except RegistryError as e:
+        return RegistryResult(name, [TagRow(name, None, None, None, None, "failed", str(e))])
+    try:
+        return _run(_Crawl(RegistrySource(url="layout", concurrency=1), source, set(known_digests)), source)
+    finally:
+        source.close()
+
+
+def _run(crawl: _Crawl, client: RegistryClient | LayoutSource) -> RegistryResult:
     try:
         repos = crawl.repositories()
     except RegistryError as e:
-        crawl.result.tags.append(TagRow(src.host, None, None, None, None, "failed", str(e)))
+        crawl.result.tags.append(TagRow(crawl.result.registry, None, None, None, None, "failed", str(e)))
         repos = []
-    with ThreadPoolExecutor(max_workers=src.concurrency, thread_name_prefix="registry") as pool:
+    with ThreadPoolExecutor(max_workers=crawl.src.concurrency, thread_name_prefix="registry") as pool:
         list(pool.map(crawl.repository, repos))
     crawl.result.requests = dict(client.requests)
     return crawl.result
