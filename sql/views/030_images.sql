@@ -98,3 +98,14 @@ CREATE OR REPLACE VIEW latest_image_history AS
 SELECT * FROM image_history SEMI JOIN latest_registry_runs USING (registry, run_id);
 CREATE OR REPLACE VIEW latest_image_lineage AS
 SELECT * FROM image_lineage SEMI JOIN latest_registry_runs USING (registry, run_id);
+
+-- Layer scan results (registries with layer_scan: true), per platform image.
+CREATE OR REPLACE VIEW image_files_summary AS
+SELECT im.run_id, im.registry, im.repository, im.tag, im.manifest_digest, im.os, im.architecture,
+       im.compressed_bytes, s.uncompressed_bytes, s.final_bytes, s.wasted_bytes, s.file_count, s.upx_files,
+       s.toolchains, s.data_files, s.data_bytes, s.has_shell, s.package_managers
+FROM image_manifests im
+JOIN image_files_summary_facts s ON s.manifest_digest = im.manifest_digest;
+
+CREATE OR REPLACE VIEW latest_image_files_summary AS
+SELECT * FROM image_files_summary SEMI JOIN latest_registry_runs USING (registry, run_id);

@@ -9,6 +9,7 @@ always has its files and facts.
 from __future__ import annotations
 
 import glob
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,6 +22,7 @@ from hullcheck.config import Config
 from hullcheck.crawl import KnownBlob, RepoResult, crawl_repo, expand_git_sources
 from hullcheck.extract import COMMIT_VERSION
 from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
+from hullcheck.extract.layer_scan import LAYER_SCAN_VERSION, FileRow, LayerScan
 from hullcheck.extract.signals import SIGNALS_VERSION
 from hullcheck.registry_crawl import crawl_layout, crawl_registry
 from hullcheck.sources.git import GitMirrors, GitStats
@@ -130,7 +132,8 @@ def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSumm
     for src in cfg.layouts:
         pattern = str(cfg.resolve(Path(src.path)))
         layouts += [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
-    jobs = [(lambda s=src: crawl_registry(s, known)) for src in cfg.registries]
+    loader = _layer_loader(store)
+    jobs = [(lambda s=src: crawl_registry(s, known, loader)) for src in cfg.registries]
     jobs += [(lambda p=path: crawl_layout(p, known)) for path in layouts]
     for job in jobs:
         result = job()
@@ -142,6 +145,22 @@ def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSumm
         summary.registry_failures += [t.error or "failed" for t in result.tags if t.status == "failed"]
         for k, v in result.requests.items():
             summary.registry_requests[k] = summary.registry_requests.get(k, 0) + v
+
+
+def _layer_loader(store: Store):  # type: ignore[no-untyped-def]
+    """Layers scanned on earlier nights, read back for new images that reuse them (thread-safe)."""
+    cursor, lock = store.con.cursor(), threading.Lock()
+    query = _sql("layer_files")
+
+    def load(digest: str) -> LayerScan | None:
+        with lock:
+            rows = cursor.execute(query, [digest, LAYER_SCAN_VERSION]).fetchall()
+        if not rows:
+            return None
+        files = [FileRow(*r[1:]) for r in rows if r[1] is not None]
+        return LayerScan(digest, rows[0][0], files)
+
+    return load
 
 
 def _sql(name: str) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import fnmatch
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hullcheck.config import RegistrySource
 from hullcheck.extract.image import ConfigFacts, ImageFormatError, ManifestFacts, parse_config, parse_manifest
+from hullcheck.extract.layer_scan import FilesSummary, LayerScan, LayerScanError, scan_layer, summarize
 from hullcheck.sources.layout import LayoutSource
 from hullcheck.sources.registry import RegistryClient, RegistryError
 from hullcheck.sources.registry_auth import Credentials
@@ -40,6 +42,10 @@ class RegistryResult:
     tags: list[TagRow] = field(default_factory=list)
     manifests: dict[str, ManifestFacts] = field(default_factory=dict)
     configs: dict[str, ConfigFacts] = field(default_factory=dict)
+    layer_scans: dict[str, LayerScan] = field(default_factory=dict)
+    layer_errors: dict[str, str] = field(default_factory=dict)
+    summaries: dict[str, FilesSummary] = field(default_factory=dict)
+    scanned_bytes: int = 0
     requests: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -75,9 +81,19 @@ def _wanted(name: str, include: list[str], exclude: list[str] | None = None) -> 
     )
 
 
+LayerLoader = Callable[[str], LayerScan | None]
+
+
 class _Crawl:
-    def __init__(self, src: RegistrySource, client: RegistryClient | LayoutSource, known: set[str]) -> None:
+    def __init__(
+        self,
+        src: RegistrySource,
+        client: RegistryClient | LayoutSource,
+        known: set[str],
+        layer_loader: LayerLoader | None = None,
+    ) -> None:
         self.src, self.client = src, client
+        self.layer_loader = layer_loader
         self.result = RegistryResult(client.host if isinstance(client, LayoutSource) else src.host)
         self.known = known  # manifest and config digests already in the database
         self.lock = threading.Lock()
@@ -127,6 +143,8 @@ class _Crawl:
                 children.append(child.child_digest)
         for child_digest in children:
             self.manifest(repo, child_digest, None)
+        if self.src.layer_scan and facts.kind == "manifest":
+            self.scan(repo, facts)
         if facts.config_digest and self._claim(facts.config_digest):
             data = self.client.blob(repo, facts.config_digest, MAX_CONFIG_BYTES)
             config = parse_config(data, facts.config_digest)
@@ -135,17 +153,43 @@ class _Crawl:
         with self.lock:
             self.result.manifests[digest] = facts
 
+    def scan(self, repo: str, facts: ManifestFacts) -> None:
+        """Scan the image's layers not scanned before (within the nightly byte budget), then summarise."""
+        scans = []
+        for layer in facts.layers:
+            with self.lock:
+                scan = self.result.layer_scans.get(layer.digest)
+            scan = scan or (self.layer_loader(layer.digest) if self.layer_loader else None)
+            if scan is None:
+                with self.lock:
+                    if self.result.scanned_bytes + (layer.size or 0) > self.src.layer_scan_budget_bytes:
+                        return  # over budget: this image is summarised on a later night
+                    self.result.scanned_bytes += layer.size or 0
+                try:
+                    scan = scan_layer(self.client.open_blob(repo, layer.digest), layer.media_type or "", layer.digest)
+                except (LayerScanError, RegistryError) as e:
+                    with self.lock:
+                        self.result.layer_errors[layer.digest] = str(e)
+                    return
+                with self.lock:
+                    self.result.layer_scans[layer.digest] = scan
+            scans.append(scan)
+        with self.lock:
+            self.result.summaries[facts.digest] = summarize(scans)
+
     def _add(self, row: TagRow) -> None:
         with self.lock:
             self.result.tags.append(row)
 
 
-def crawl_registry(src: RegistrySource, known_digests: set[str]) -> RegistryResult:
+def crawl_registry(
+    src: RegistrySource, known_digests: set[str], layer_loader: LayerLoader | None = None
+) -> RegistryResult:
     try:
         client = make_client(src)
     except RegistryError as e:
         return RegistryResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
-    return _run(_Crawl(src, client, set(known_digests)), client)
+    return _run(_Crawl(src, client, set(known_digests), layer_loader), client)
 
 
 def crawl_layout(path: Path, known_digests: set[str]) -> RegistryResult:

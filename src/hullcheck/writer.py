@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, astuple, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from hullcheck.extract import COMMIT_VERSION
 from hullcheck.extract.compose_rows import ComposeFacts
 from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
 from hullcheck.extract.dockerfile_rows import DockerfileFacts
+from hullcheck.extract.layer_scan import LAYER_SCAN_VERSION
 from hullcheck.extract.signals import SIGNALS_VERSION, SignalRow
 from hullcheck.paths import read_sql
 from hullcheck.registry_crawl import RegistryResult
@@ -161,10 +162,21 @@ def write_registry(store: Store, run_id: int, result: RegistryResult) -> None:
                         c.volumes, c.healthcheck, c.stop_signal, c.diff_id_count))  # fmt: skip
         history.extend((c.config_digest, h.history_index, h.created, h.created_by, h.comment, h.empty_layer,
                         h.layer_index) for h in c.history)  # fmt: skip
+    scans = [
+        (d, LAYER_SCAN_VERSION, sc.uncompressed_bytes, len(sc.files), None) for d, sc in result.layer_scans.items()
+    ]
+    scans += [(d, LAYER_SCAN_VERSION, 0, 0, err) for d, err in result.layer_errors.items()]
+    files = [(d, f.path, f.size, f.mode, f.type, f.is_elf, f.is_upx) for d, sc in result.layer_scans.items()
+             for f in sc.files]  # fmt: skip
+    summaries = [(digest, *astuple(summary)) for digest, summary in result.summaries.items()]
     st = store
     st.con.execute("BEGIN TRANSACTION")
     try:
         st.insert("registry_snapshots", tags, _REGISTRY_COLUMNS)
+        st.insert("layer_scans", scans, ("layer_digest", "scan_version", "uncompressed_bytes", "file_count", "error"),
+                  or_replace=True)  # fmt: skip
+        st.insert("layer_file_facts", files, ("layer_digest", "path", "size", "mode", "type", "is_elf", "is_upx"))
+        st.insert("image_files_summary_facts", summaries, _SUMMARY_COLUMNS, or_replace=True)
         st.insert("image_manifest_facts", manifests, _MANIFEST_COLUMNS, or_replace=True)
         st.insert("image_index_children", children, _CHILD_COLUMNS)
         st.insert("image_layer_facts", layers, _LAYER_COLUMNS)
@@ -176,6 +188,8 @@ def write_registry(store: Store, run_id: int, result: RegistryResult) -> None:
         raise
 
 
+_SUMMARY_COLUMNS = ("manifest_digest", "uncompressed_bytes", "final_bytes", "wasted_bytes", "file_count", "upx_files",
+                    "toolchains", "data_files", "data_bytes", "has_shell", "package_managers")  # fmt: skip
 _REGISTRY_COLUMNS = ("run_id", "registry", "repository", "tag", "digest", "media_type", "status", "error")
 _MANIFEST_COLUMNS = ("digest", "media_type", "kind", "size", "config_digest", "layer_count", "compressed_bytes",
                      "annotations")  # fmt: skip

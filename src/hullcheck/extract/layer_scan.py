@@ -1,0 +1,170 @@
+"""Layer contents: stream a layer once (gzip, zstd or plain tar, never whole in memory) into
+file rows, and summarise an image from its layers' rows (pure, apart from the iterator fed in).
+
+Wasted bytes are the bytes of file versions that a later layer overwrites or deletes: they
+still ship in every pull. Unlike dive, the surviving copy is not counted as waste.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tarfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+LAYER_SCAN_VERSION = 1
+_HEAD_BYTES = 4096  # enough to see ELF and UPX headers
+TOOLCHAIN_NAMES = frozenset({
+    "gcc", "cc", "c++", "g++", "clang", "clang++", "go", "javac", "rustc", "cargo", "make", "cmake", "ld", "as",
+    "mvn", "gradle", "tsc", "gfortran",
+})  # fmt: skip
+DATA_EXTENSIONS = frozenset({
+    ".csv", ".tsv", ".parquet", ".h5", ".hdf5", ".pt", ".pth", ".onnx", ".safetensors", ".npz", ".npy", ".pkl",
+    ".pickle", ".ckpt", ".tfrecord", ".arrow", ".feather", ".gguf", ".bin.gz",
+})  # fmt: skip
+SHELLS = frozenset({"bin/sh", "bin/bash", "bin/ash", "bin/dash", "bin/busybox", "usr/bin/bash", "usr/bin/sh"})
+PACKAGE_MANAGERS = {
+    "usr/bin/apt-get": "apt", "usr/bin/dpkg": "dpkg", "sbin/apk": "apk", "usr/bin/yum": "yum",
+    "usr/bin/dnf": "dnf", "usr/bin/microdnf": "microdnf", "usr/bin/rpm": "rpm", "usr/bin/zypper": "zypper",
+}  # fmt: skip
+
+
+class LayerScanError(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class FileRow:
+    path: str  # without leading ./ or /; for whiteouts, the path they delete
+    size: int
+    mode: int
+    type: str  # file | dir | symlink | hardlink | whiteout | opaque | other
+    is_elf: bool
+    is_upx: bool
+
+
+@dataclass(slots=True)
+class LayerScan:
+    digest: str
+    uncompressed_bytes: int
+    files: list[FileRow] = field(default_factory=list)
+
+
+class _Stream:
+    """A read() file object over decompressed chunks, for tarfile's streaming mode."""
+
+    def __init__(self, chunks: Iterable[bytes], media_type: str) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._buf = b""
+        self.total = 0
+        if "zstd" in media_type:
+            import zstandard  # only layers compressed with zstd need it
+
+            self._d = zstandard.ZstdDecompressor().decompressobj()
+        elif media_type.endswith(("gzip", "tar.gzip")) or "gzip" in media_type:
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        else:
+            self._d = None
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                break
+            data = self._d.decompress(chunk) if self._d is not None else chunk
+            self.total += len(data)
+            self._buf += data
+        if n < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+
+def _norm(name: str) -> str:
+    return posixpath.normpath(name.lstrip("./").lstrip("/")) if name not in (".", "./") else ""
+
+
+def scan_layer(chunks: Iterable[bytes], media_type: str, digest: str) -> LayerScan:
+    stream = _Stream(chunks, media_type)
+    files: list[FileRow] = []
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+            for m in tar:
+                path = _norm(m.name)
+                base = posixpath.basename(path)
+                if base == ".wh..wh..opq":
+                    files.append(FileRow(posixpath.dirname(path), 0, m.mode, "opaque", False, False))
+                    continue
+                if base.startswith(".wh."):
+                    files.append(FileRow(posixpath.join(posixpath.dirname(path), base[4:]), 0, m.mode, "whiteout",
+                                         False, False))  # fmt: skip
+                    continue
+                kind = ("file" if m.isreg() else "dir" if m.isdir() else "symlink" if m.issym()
+                        else "hardlink" if m.islnk() else "other")  # fmt: skip
+                is_elf = is_upx = False
+                if m.isreg() and m.size >= 4:
+                    f = tar.extractfile(m)
+                    head = f.read(_HEAD_BYTES) if f else b""
+                    is_elf = head.startswith(b"\x7fELF")
+                    is_upx = is_elf and b"UPX!" in head
+                files.append(FileRow(path, m.size if m.isreg() else 0, m.mode, kind, is_elf, is_upx))
+    except (tarfile.TarError, zlib.error, OSError, EOFError) as e:
+        raise LayerScanError(f"layer {digest}: not a readable tar stream: {e}") from None
+    stream.read()  # drain: the digest check of the source happens at the end of the stream
+    return LayerScan(digest, stream.total, files)
+
+
+@dataclass(slots=True)
+class FilesSummary:
+    uncompressed_bytes: int  # sum of the layers' tar streams
+    final_bytes: int  # regular files in the final filesystem
+    wasted_bytes: int  # file versions overwritten or deleted by a later layer
+    file_count: int
+    upx_files: list[str]
+    toolchains: list[str]
+    data_files: list[str]
+    data_bytes: int
+    has_shell: bool
+    package_managers: list[str]
+
+
+def summarize(layers: list[LayerScan]) -> FilesSummary:
+    current: dict[str, FileRow] = {}
+    wasted = 0
+    for layer in layers:
+        for f in layer.files:
+            if f.type in ("whiteout", "opaque"):
+                prefix = f.path + "/"
+                doomed = [p for p in current if p.startswith(prefix)] + ([f.path] if f.type == "whiteout" else [])
+                for p in doomed:
+                    if p in current:
+                        wasted += current.pop(p).size
+                continue
+            old = current.get(f.path)
+            if old is not None:
+                wasted += old.size
+            current[f.path] = f
+    final = [f for f in current.values() if f.type == "file"]
+    data = [f for f in final if any(f.path.lower().endswith(ext) for ext in DATA_EXTENSIONS)]
+    tools = sorted(
+        {
+            posixpath.basename(f.path)
+            for f in final
+            if posixpath.basename(f.path) in TOOLCHAIN_NAMES and posixpath.dirname(f.path).endswith("bin")
+        }
+    )
+    return FilesSummary(
+        uncompressed_bytes=sum(layer.uncompressed_bytes for layer in layers),
+        final_bytes=sum(f.size for f in final),
+        wasted_bytes=wasted,
+        file_count=len(final),
+        upx_files=sorted(f.path for f in final if f.is_upx),
+        toolchains=tools,
+        data_files=sorted(f.path for f in data),
+        data_bytes=sum(f.size for f in data),
+        has_shell=any(p in current for p in SHELLS),
+        package_managers=sorted({name for p, name in PACKAGE_MANAGERS.items() if p in current}),
+    )
