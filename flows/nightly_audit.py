@@ -7,7 +7,6 @@ Completed for ok, Completed with a warning for partial, Failed for a config or f
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,13 @@ from prefect import flow, get_run_logger, task
 
 from hullcheck.audit import run_audit
 from hullcheck.config import load_config
+from hullcheck.dates import parse_as_of
 
 
 @task(name="audit-git-sources", retries=0)
 def audit_git_sources(config_path: str, as_of: str | None, only: list[str] | None) -> dict[str, Any]:
     cfg = load_config(Path(config_path))
-    when = datetime.fromisoformat(as_of) if as_of else None
+    when = parse_as_of(as_of) if as_of else None
     summary = run_audit(cfg, as_of=when, only=only)
     return {
         "run_id": summary.run_id,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sourced by scripts/demo and scripts/test: make sure the machine has what hullcheck needs,
+# Sourced by scripts/demo and scripts/test: make sure the machine has what hullcheck needs
+# (plus the Debian packages named in $APT_PACKAGES),
 # then a virtualenv in .venv with hullcheck installed (editable). Idempotent and quiet when done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +12,7 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need_apt+=(python3-venv)
 fi
-for pkg in "$@"; do
+for pkg in ${APT_PACKAGES:-}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -20,6 +20,8 @@ import yaml
 from hullcheck.config import Config, load_config
 from hullcheck.gitbuild import Commit, write_repo
 
+pytest_plugins = ["registry_fixtures"]  # real OCI registries, token issuer, fault proxy (tests/registry_fixtures.py)
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 

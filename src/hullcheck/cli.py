@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -31,15 +31,12 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _parse_date(value: str) -> datetime:
+    from hullcheck.dates import parse_as_of
+
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_as_of(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO timestamp") from None
-    if len(value) == 10:  # a bare date means the end of that day
-        parsed = datetime.combine(parsed.date(), time(23, 59, 59))
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    # Never later than now: a backfill "as of today" must not outrank tonight's audit.
-    return min(parsed, datetime.now(UTC))
 
 
 def _database(config: Path, database: Path | None) -> Path:

@@ -100,10 +100,11 @@ def expand_git_sources(cfg: Config, only: list[str] | None = None) -> list[RepoS
                     specs.append(RepoSpec(repo_name(path), path, src.ref))
     seen: dict[str, RepoSpec] = {}
     for s in specs:
-        if s.name in seen and seen[s.name].url != s.url:
+        if s.name in seen and seen[s.name] != s:
+            first = seen[s.name]
             raise ConfigError(
-                f"two repositories are both named '{s.name}' ({seen[s.name].display_url} and {s.display_url}); "
-                "give one of them a `name:` in sources.git"
+                f"two sources are both named '{s.name}' ({first.display_url} ref {first.ref or 'HEAD'} and "
+                f"{s.display_url} ref {s.ref or 'HEAD'}); give one of them a `name:` in sources.git"
             )
         seen[s.name] = s
     specs = list(seen.values())
@@ -220,9 +221,9 @@ def _extract_commit(
     )
     content: dict[str, bytes | int] = {}
     if to_read:
-        # Blobs read on an earlier night are already in the mirror, unless it was just cloned.
-        missing = to_read if mirror in mirrors.cloned else [sha for sha in to_read if sha not in known_blobs]
-        mirrors.prefetch(mirror, missing, spec.url)
+        # One fetch for every blob this mirror lacks (known blobs may come from other repositories).
+        absent = mirrors.missing_objects(mirror, commit, spec.url)
+        mirrors.prefetch(mirror, [sha for sha in to_read if sha in absent], spec.url)
         content = mirrors.read_blobs(mirror, to_read, max_bytes)
         result.snapshot.blobs_read = len(to_read)
     learned: dict[str, KnownBlob] = {}

@@ -49,8 +49,13 @@ def extract_projects(
         for facts in loaded
         for f in (*facts.project.included_files, *(facts.project.files if len(facts.project.files) > 1 else []))
     }
+    unique: dict[tuple[str, tuple[str, ...]], ComposeFacts] = {}
+    for f in loaded:  # a .env naming a single file can make a directory project equal to a standalone one
+        unique.setdefault((f.project.project_dir, tuple(f.project.files)), f)
     return [
-        f for f in loaded if not (len(f.project.files) == 1 and f.project.files[0] in used_elsewhere and _standalone(f))
+        f
+        for f in unique.values()
+        if not (len(f.project.files) == 1 and f.project.files[0] in used_elsewhere and _standalone(f))
     ]
 
 

@@ -30,14 +30,30 @@ _TOKEN_SHAPES = [
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
 ]
 TOKEN_SHAPE = re.compile("|".join(f"(?:{s})" for s in _TOKEN_SHAPES))
-_URL_PASSWORD = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^@\s/]+)(?P<at>@)")
+_URL_PASSWORD = re.compile(
+    r"(?P<pre>(?<![a-zA-Z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^@\s/]+)(?P<at>@)"
+)
+# scheme://TOKEN@host: a long user part without a password is a token used as the user name.
+_URL_TOKEN_USER = re.compile(
+    r"(?P<pre>(?<![a-zA-Z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<user>[A-Za-z0-9_\-.~%]{20,})(?P<at>@)"
+)
+# Command-line forms: curl -u user:pass, docker login -p X, `npm config set …_authToken X`,
+# `aws configure set aws_secret_access_key X`.
+_CLI_SECRETS = [
+    re.compile(r"(?P<pre>(?<![\w-])(?:-u|--user)\s+[^\s:]+:)(?P<val>[^\s\"']+)"),
+    re.compile(r"(?P<pre>\b(?:docker|podman|helm|oras)\s+(?:\S+\s+)*?login\b[^\n;&|]*?\s-p\s+)(?P<val>[^\s\"']+)"),
+    re.compile(
+        r"(?i)(?P<pre>\bconfig(?:ure)?\s+set\s+\S*(?:password|passwd|secret|token|key)\S*[\s=]+)(?P<val>[^\s\"']+)"
+    ),
+]
 _AUTH_HEADER = re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)(?P<val>[^\s\"']+)")
 # A value: quoted (up to its closing quote) or a bare word that is not a $reference.
 _VALUE = r"""(?:"(?P<dq>[^"$][^"]*)"|'(?P<sq>[^'$][^']*)'|(?P<val>[^\s"'$\-][^\s"']*))"""
 # KEY=value or KEY: value inside free text (RUN lines, heredocs, scripts).
-_INLINE_ASSIGN = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*)" + _VALUE)
+# The lookbehinds make a key start only at a word boundary: linear time on long words.
+_INLINE_ASSIGN = re.compile(r"(?<![A-Za-z0-9_.])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*)" + _VALUE)
 # --password value, --token=value, -p value is too ambiguous to touch.
-_FLAG_VALUE = re.compile(r"(?P<key>--[A-Za-z][A-Za-z0-9\-]*)(?P<sep>\s+|=)" + _VALUE)
+_FLAG_VALUE = re.compile(r"(?<![\w-])(?P<key>--[A-Za-z][A-Za-z0-9\-]*)(?P<sep>\s+|=)" + _VALUE)
 _REFERENCE_ONLY = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*([:?+\-][^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -51,15 +67,20 @@ def looks_secret(name: str, value: str | None) -> bool:
         return False
     if _REFERENCE_ONLY.match(value.strip()):
         return False
-    if TOKEN_SHAPE.search(value) or _URL_PASSWORD.search(value):
+    if TOKEN_SHAPE.search(value) or _URL_PASSWORD.search(value) or _URL_TOKEN_USER.search(value):
         return True
     return is_secret_name(name)
 
 
 def redact_value(name: str, value: str | None) -> tuple[str | None, bool]:
-    """(value to store, whether it was redacted)."""
+    """(value to store, whether it was redacted). A value that is not a secret itself may still
+    carry one (`JAVA_OPTS=-Dspring.datasource.password=x`): that part is redacted."""
     if looks_secret(name, value):
         return MARKER, True
+    if value:
+        cleaned = redact_text(value)
+        if cleaned != value:
+            return cleaned, True
     return value, False
 
 
@@ -68,7 +89,9 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = TOKEN_SHAPE.sub(MARKER, text)
-    text = _URL_PASSWORD.sub(lambda m: f"{m['pre']}{MARKER}{m['at']}", text)
+    text = redact_url(text)
+    for pattern in _CLI_SECRETS:
+        text = pattern.sub(lambda m: f"{m['pre']}{MARKER}", text)
     text = _AUTH_HEADER.sub(lambda m: f"{m['pre']}{MARKER}", text)
 
     def _replace(m: re.Match[str]) -> str:
@@ -84,5 +107,6 @@ def redact_text(text: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """A URL as it may be shown or stored: any user:password part loses its password."""
-    return _URL_PASSWORD.sub(lambda m: f"{m['pre']}{MARKER}{m['at']}", url)
+    """A URL as it may be shown or stored: a password, or a token used as the user name, is replaced."""
+    url = _URL_PASSWORD.sub(lambda m: f"{m['pre']}{MARKER}{m['at']}", url)
+    return _URL_TOKEN_USER.sub(lambda m: f"{m['pre']}{MARKER}{m['at']}", url)

@@ -17,6 +17,7 @@ from hullcheck.extract.compose_rows import ComposeFacts, ComposeProjectRow
 from hullcheck.extract.compose_services import MissingEnvFile, implicit_dependencies, service_row
 from hullcheck.extract.compose_yaml import ComposeYamlError, load_yaml
 from hullcheck.extract.interpolate import InterpolationError, interpolate_tree, parse_dotenv
+from hullcheck.redact import redact_text
 
 Reader = Callable[[str], bytes | None]
 
@@ -213,9 +214,11 @@ def load_compose_project(
         row.warnings = loader.warnings
         return ComposeFacts(project=row, services=rows)
     except (ComposeError, ComposeYamlError, InterpolationError, MissingEnvFile) as e:
-        row.error = str(e)
+        row.error = redact_text(str(e))
     except RecursionError:
         row.error = "nesting too deep"
+    except Exception as e:
+        row.error = f"cannot load the project: a value has an unexpected type or form ({type(e).__name__})"
     row.warnings = loader.warnings
     return ComposeFacts(project=row)
 

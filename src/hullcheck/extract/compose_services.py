@@ -10,7 +10,7 @@ from typing import Any
 from hullcheck.extract.compose_merge import DEFAULT_CONTEXT, RepoPath, as_mapping, volume_long_form
 from hullcheck.extract.compose_rows import ComposeServiceRow, DependsOn, EnvVar, Port, Volume
 from hullcheck.extract.interpolate import parse_dotenv
-from hullcheck.redact import redact_value
+from hullcheck.redact import redact_url, redact_value
 
 _UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3, "t": 1024**4}
 _PORT = re.compile(
@@ -110,7 +110,7 @@ def service_row(
     context = dockerfile = None
     inline = False
     if build is not None:
-        context = _path(build.get("context") or build.get(DEFAULT_CONTEXT) or ".")
+        context = redact_url(_path(build.get("context") or build.get(DEFAULT_CONTEXT) or "."))
         inline = bool(build.get("dockerfile_inline"))
         if not inline and isinstance(build.get("context") or build.get(DEFAULT_CONTEXT), RepoPath):
             df = str(build.get("dockerfile") or "Dockerfile")

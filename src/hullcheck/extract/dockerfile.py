@@ -113,7 +113,9 @@ def extract_dockerfile(data: bytes) -> DockerfileFacts:
         except bk.GoParseError as e:
             raise DockerfileError(str(e)) from None
         return _Builder(directives, warnings).build(commands)
-    except (DockerfileError, InstructionError, UnsetVariable) as e:
+    except Exception as e:
+        known = isinstance(e, DockerfileError | InstructionError | UnsetVariable)
+        message = str(e) if known else f"internal error while reading this file ({type(e).__name__})"
         return DockerfileFacts(
             file=DockerfileRow(
                 syntax=directives.get("syntax"),
@@ -123,7 +125,7 @@ def extract_dockerfile(data: bytes) -> DockerfileFacts:
                 final_stage_index=None,
                 final_stage_name=None,
                 global_args=[],
-                parse_error=str(e),
+                parse_error=redact_text(message),
                 warnings=warnings,
             )
         )
@@ -140,6 +142,7 @@ class _Builder:
         self.stage_names: list[str | None] = []  # every stage's name, lower case: --from may name a later one
 
     def build(self, commands: tuple[bk.Command, ...]) -> DockerfileFacts:
+        commands = tuple(c for c in commands if c.cmd)  # a line that is only a continuation backslash
         seen_from = False
         for cmd in commands:
             keyword = cmd.cmd.upper()
@@ -397,6 +400,12 @@ class _Builder:
             cleaned = cache_cleaned(inst.manager, script, by_manager[inst.manager], mounts, stage.env_keys)
             self.facts.packages.append(
                 PackageRow(
-                    stage.row.stage_index, seq, cmd.start_line, inst.manager, inst.package, inst.version, cleaned
+                    stage.row.stage_index,
+                    seq,
+                    cmd.start_line,
+                    inst.manager,
+                    redact_text(inst.package),
+                    redact_text(inst.version) if inst.version else None,
+                    cleaned,
                 )
             )

@@ -35,7 +35,7 @@ def interpolate(text: str, env: Mapping[str, str], unset: set[str]) -> str:
         elif nxt == "{":
             end = _closing(text, i + 2)
             if end < 0:
-                raise InterpolationError(f"invalid interpolation format for {text!r}: unclosed ${{")
+                raise InterpolationError("invalid interpolation format: unclosed ${")
             out.append(_braced(text[i + 2 : end], env, unset, text))
             i = end + 1
         elif m := _NAME.match(text, i + 1):
@@ -65,7 +65,7 @@ def _closing(text: str, start: int) -> int:
 def _braced(body: str, env: Mapping[str, str], unset: set[str], whole: str) -> str:
     m = _NAME.match(body)
     if not m:
-        raise InterpolationError(f"invalid interpolation format for {whole!r}")
+        raise InterpolationError("invalid interpolation format: ${ is not followed by a variable name")
     name, rest = m.group(), body[m.end() :]
     value = env.get(name)
     if not rest:
@@ -77,7 +77,7 @@ def _braced(body: str, env: Mapping[str, str], unset: set[str], whole: str) -> s
             arg = rest[len(op) :]
             break
     else:
-        raise InterpolationError(f"invalid interpolation format for {whole!r}")
+        raise InterpolationError(f"invalid interpolation format in ${{{name}…}}: unknown operator")
     present = value is not None and (value != "" or ":" not in op)
     if op in (":-", "-"):
         return value if present and value is not None else interpolate(arg, env, unset)
@@ -134,10 +134,17 @@ def parse_dotenv(data: bytes, base: Mapping[str, str] | None = None) -> dict[str
             value = body[: body.rfind(quote)] if quote in body else body
             if quote == '"':
                 value = value.replace("\\n", "\n").replace('\\"', '"')
-                value = interpolate(value, scope, set())
+                value = _interpolate_line(key, value, scope)
         else:
             value = re.split(r"\s+#", raw, maxsplit=1)[0].strip()
-            value = interpolate(value, scope, set())
+            value = _interpolate_line(key, value, scope)
         env[key] = value
         scope[key] = value
     return env
+
+
+def _interpolate_line(key: str, value: str, scope: Mapping[str, str]) -> str:
+    try:
+        return interpolate(value, scope, set())
+    except InterpolationError as e:
+        raise InterpolationError(f".env variable {key}: {e}") from None  # the value itself is never echoed

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -82,8 +83,17 @@ class GitStats:
                 setattr(self, k, getattr(self, k) + v)
 
 
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(URL without user info, user, password) when the URL carries credentials, else (url, None, None)."""
+    m = re.match(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<info>[^/@\s]+)@(?P<rest>.*)$", url)
+    if not m or m["scheme"].startswith(("ssh", "git+ssh")):
+        return url, None, None  # ssh user names are not secrets; ssh keys do the authenticating
+    user, sep, password = m["info"].partition(":")
+    return f"{m['scheme']}{m['rest']}", urllib.parse.unquote(user), urllib.parse.unquote(password) if sep else None
+
+
 def _explain(stderr: str, url: str) -> str:
-    text = stderr.replace(url, redact_url(url)).strip()
+    text = stderr.replace(url, redact_url(url)).replace(split_credentials(url)[0], redact_url(url)).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
     detail = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), lines[-1] if lines else "")
     low = text.lower()
@@ -197,16 +207,25 @@ class GitMirrors:
 
     # -- process plumbing ---------------------------------------------------------
     def _git(self, args: list[str], url: str, cwd: Path | None = None, stdin: str | None = None) -> str:
+        """Run git. Credentials in `url` never reach its command line or the mirror's config: the URL
+        is passed without them and git asks GIT_ASKPASS, which answers from this process's memory."""
         self.stats.add(processes=1)
+        clean, user, password = split_credentials(url)
+        env = self._env
+        if user is not None:
+            args = [clean if a == url else a for a in args]
+            env = {**env, "GIT_ASKPASS": str(self._askpass()), "HULLCHECK_GIT_USERNAME": user,
+                   "HULLCHECK_GIT_PASSWORD": password or ""}  # fmt: skip
         try:
             proc = subprocess.run(
                 ["git", *args],
                 cwd=cwd,
                 input=stdin,
                 capture_output=True,
-                text=True,
+                encoding="utf-8",
+                errors="backslashreplace",  # file names are bytes; a Latin-1 name must not fail the repo
                 timeout=self.timeout,
-                env=self._env,
+                env=env,
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -214,6 +233,19 @@ class GitMirrors:
         if proc.returncode != 0:
             raise GitSourceError(_explain(proc.stderr, url))
         return proc.stdout
+
+    def _askpass(self) -> Path:
+        script = self.cache_dir / "askpass.sh"
+        if not script.exists():
+            script.parent.mkdir(parents=True, exist_ok=True)
+            tmp = script.with_suffix(".tmp")
+            tmp.write_text(
+                '#!/bin/sh\ncase "$1" in\n  [Uu]sername*) printf "%s\\n" "$HULLCHECK_GIT_USERNAME" ;;\n'
+                '  *) printf "%s\\n" "$HULLCHECK_GIT_PASSWORD" ;;\nesac\n'
+            )
+            tmp.chmod(0o700)
+            tmp.rename(script)
+        return script
 
     # -- remote -------------------------------------------------------------------
     def remote_tip(self, spec: RepoSpec) -> RemoteTip | None:
@@ -249,7 +281,7 @@ class GitMirrors:
 
     # -- mirror -------------------------------------------------------------------
     def mirror_path(self, spec: RepoSpec) -> Path:
-        digest = hashlib.sha256(spec.url.encode()).hexdigest()[:12]
+        digest = hashlib.sha256(split_credentials(spec.url)[0].encode()).hexdigest()[:12]  # not the password
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", spec.name)[:60]
         return self.cache_dir / f"{safe}-{digest}.git"
 
@@ -325,6 +357,13 @@ class GitMirrors:
         config = (path / "config").read_text(errors="replace")
         return "promisor = true" in config
 
+    def missing_objects(self, path: Path, commit: str, url: str) -> set[str]:
+        """Objects of the commit's tree that a partial mirror does not hold (no lazy fetch happens)."""
+        if not self._is_partial(path):
+            return set()
+        out = self._git(["rev-list", "--objects", "--missing=print", "--no-walk", commit], url, cwd=path)
+        return {line[1:].split()[0] for line in out.splitlines() if line.startswith("?")}
+
     def read_blobs(self, path: Path, shas: list[str], max_bytes: int) -> dict[str, bytes | int]:
         """Content of each blob, or its size (an int) when it is larger than `max_bytes`."""
         out: dict[str, bytes | int] = {}
@@ -334,8 +373,12 @@ class GitMirrors:
         try:
             for sha in shas:
                 _, _, size, stream = repo.git.stream_object_data(sha)
-                data = stream.read()  # the batch protocol needs the whole object drained
-                out[sha] = size if size > max_bytes else data
+                if size > max_bytes:
+                    while stream.read(1 << 20):  # the batch protocol needs the object drained, not kept
+                        pass
+                    out[sha] = size
+                else:
+                    out[sha] = stream.read()
                 self.stats.add(blobs_read=1)
         except (gitpython.GitCommandError, ValueError) as e:
             raise GitSourceError(f"cannot read objects from the mirror: {e}") from None

@@ -34,7 +34,7 @@ def classify(path: str) -> str | None:
         return "dockerignore"
     if (
         low in ("dockerfile", "containerfile")
-        or low.startswith(("dockerfile.", "containerfile."))
+        or low.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-"))
         or low.endswith((".dockerfile", ".containerfile"))
     ):
         return "dockerfile"
