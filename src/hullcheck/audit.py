@@ -133,7 +133,10 @@ def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSumm
         pattern = str(cfg.resolve(Path(src.path)))
         layouts += [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
     loader = _layer_loader(store)
-    jobs = [(lambda s=src: crawl_registry(s, known, loader)) for src in cfg.registries]
+    jobs = [
+        (lambda s=src: crawl_registry(s, known, loader, set(store.query_file("seen_tags", [s.host]))))
+        for src in cfg.registries
+    ]
     jobs += [(lambda p=path: crawl_layout(p, known)) for path in layouts]
     for job in jobs:
         result = job()

@@ -19,7 +19,7 @@ from hullcheck.config import RegistrySource
 from hullcheck.extract.image import ConfigFacts, ImageFormatError, ManifestFacts, parse_config, parse_manifest
 from hullcheck.extract.layer_scan import FilesSummary, LayerScan, LayerScanError, scan_layer, summarize
 from hullcheck.sources.layout import LayoutSource
-from hullcheck.sources.registry import RegistryClient, RegistryError
+from hullcheck.sources.registry import Fetched, RegistryClient, RegistryError
 from hullcheck.sources.registry_auth import Credentials
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -94,6 +94,7 @@ class _Crawl:
     ) -> None:
         self.src, self.client = src, client
         self.layer_loader = layer_loader
+        self.seen_tags: set[tuple[str, str]] = set()
         self.result = RegistryResult(client.host if isinstance(client, LayoutSource) else src.host)
         self.known = known  # manifest and config digests already in the database
         self.lock = threading.Lock()
@@ -124,16 +125,21 @@ class _Crawl:
 
     def tag(self, repo: str, tag: str) -> TagRow:
         try:
-            digest, media_type = self.client.digest(repo, tag)
+            fetched = None
+            if (repo, tag) in self.seen_tags:  # seen on an earlier night: one HEAD tells whether it moved
+                digest, media_type = self.client.digest(repo, tag)
+            else:  # a new tag: the GET it needs anyway tells its digest too (verified against the header)
+                fetched = self.client.manifest(repo, tag)
+                digest, media_type = fetched.digest, fetched.media_type
             if not self._claim(digest):
                 return TagRow(self.result.registry, repo, tag, digest, media_type, "known")
-            self.manifest(repo, digest, media_type)
+            self.manifest(repo, digest, media_type, fetched)
             return TagRow(self.result.registry, repo, tag, digest, media_type, "new")
         except (RegistryError, ImageFormatError) as e:
             return TagRow(self.result.registry, repo, tag, None, None, "failed", f"{repo}:{tag}: {e}")
 
-    def manifest(self, repo: str, digest: str, media_type: str | None) -> None:
-        fetched = self.client.manifest(repo, digest, expected_digest=digest)
+    def manifest(self, repo: str, digest: str, media_type: str | None, fetched: Fetched | None = None) -> None:
+        fetched = fetched or self.client.manifest(repo, digest, expected_digest=digest)
         facts = parse_manifest(fetched.data, digest, fetched.media_type or media_type)
         children = []
         for child in facts.children:
@@ -183,13 +189,18 @@ class _Crawl:
 
 
 def crawl_registry(
-    src: RegistrySource, known_digests: set[str], layer_loader: LayerLoader | None = None
+    src: RegistrySource,
+    known_digests: set[str],
+    layer_loader: LayerLoader | None = None,
+    seen_tags: set[tuple[str, str]] | None = None,
 ) -> RegistryResult:
     try:
         client = make_client(src)
     except RegistryError as e:
         return RegistryResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
-    return _run(_Crawl(src, client, set(known_digests), layer_loader), client)
+    crawl = _Crawl(src, client, set(known_digests), layer_loader)
+    crawl.seen_tags = seen_tags or set()
+    return _run(crawl, client)
 
 
 def crawl_layout(path: Path, known_digests: set[str]) -> RegistryResult:
