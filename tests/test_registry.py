@@ -274,3 +274,24 @@ def _one_image(seed: str = "") -> Any:
     from oci_build import Image, Layer
 
     return Image([Layer({"etc/app": f"app {seed}".encode()})], {"User": "app"})
+
+
+def test_lineage_finds_the_repository_commit_and_dockerfile(registry: Registry, tmp_path: Path) -> None:
+    from conftest import days_ago
+    from oci_build import Image, Layer
+
+    from hullcheck.gitbuild import Commit, write_repo
+
+    repo = write_repo(tmp_path / "repos" / "shop", [Commit(days_ago(1), {"Dockerfile": "FROM alpine:3.20\n"})])
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    labels = {"org.opencontainers.image.source": f"file://{repo}.git", "org.opencontainers.image.revision": sha}
+    registry.push("shop/app", "1.0", Image([Layer({"app": b"x"})], {"Labels": labels}))
+    cfg = tmp_path / "hullcheck.yaml"
+    cfg.write_text(yaml.safe_dump({"database": "h.duckdb", "cache_dir": "cache",
+                                   "sources": {"git": [{"url": f"file://{repo}"}]},
+                                   "registries": [{"url": registry.host, "repositories": ["shop/app"]}]}))  # fmt: skip
+    assert run_audit(load_config(cfg)).status == "ok"
+    con = duckdb.connect(str(tmp_path / "h.duckdb"), read_only=True)
+    assert con.execute("SELECT git_repo, git_commit, dockerfile_path FROM latest_image_lineage").fetchall() == [
+        ("shop", sha, "Dockerfile")
+    ]
