@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hullcheck.demo_images import write_demo_layout
 from hullcheck.gitbuild import Commit, write_repo
 
 _PAYMENTS_V1 = """\
@@ -124,6 +125,8 @@ cache_dir: .cache
 sources:
   git:
     - path_glob: repos/*
+layouts:
+  - path: images   # images exported by CI as an OCI layout (registries: see hullcheck.yaml at the repo root)
 teams:
   - name: payments
     profile: microservice
@@ -152,6 +155,13 @@ def create_demo_org(directory: Path) -> Path:
         target = directory / "repos" / name
         if not target.exists():
             write_repo(target, commits)
+    layout = directory / "images"
+    if not layout.exists():
+        heads = {
+            name: (directory / "repos" / name / ".git" / "refs" / "heads" / "main").read_text().strip()
+            for name in ("payments-api", "infra-tools")
+        }
+        write_demo_layout(layout, directory / "repos", heads)
     config = directory / "hullcheck.yaml"
     config.write_text(_CONFIG, encoding="utf-8")
     return config
