@@ -20,6 +20,7 @@ from hullcheck.extract.compose_rows import ComposeFacts
 from hullcheck.extract.dockerfile import extract_dockerfile
 from hullcheck.extract.dockerfile_rows import DockerfileFacts
 from hullcheck.extract.signals import SignalRow, extract_signals
+from hullcheck.redact import redact_text
 from hullcheck.sources.git import GitMirrors, GitSourceError, RepoSpec, TreeEntry
 from hullcheck.sources.repo_files import READ_KINDS, classify, has_top_level_services, resolve_symlink
 
@@ -131,7 +132,8 @@ def crawl_repo(
     except GitSourceError as e:
         snap.status, snap.error = "failed", f"{spec.display_url}: {e}"
     except Exception as e:  # a bug must not stop the other repositories either
-        snap.status, snap.error = "failed", f"{spec.display_url}: internal error ({type(e).__name__}: {e})"
+        detail = redact_text(str(e))[:300]
+        snap.status, snap.error = "failed", f"{spec.display_url}: internal error ({type(e).__name__}: {detail})"
     if snap.status == "failed":
         result.files, result.blobs, result.dockerfiles, result.new_commit = [], [], {}, False
         result.compose, result.signals = [], {}

@@ -262,20 +262,16 @@ class RegistryClient(oras.provider.Registry):
         return Fetched(data, r.headers.get("Content-Type", "").split(";")[0], actual)
 
     def blob(self, repository: str, digest: str, max_bytes: int) -> bytes:
-        r = self.do_request(
-            self._url(f"/v2/{repository}/blobs/{digest}"),
-            "GET",
-            stream=True,
-            scope=f"repository:{repository}:pull",
-            kind="blob",
-        )
-        self._check(r, f"blob {digest} of {repository}")
-        data = _read_capped(r, max_bytes, f"{self.host}: blob {digest}")
-        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-            raise RegistryError(f"{self.host}: blob {digest} of {repository} does not match its digest: refused")
-        return data
+        """A small blob (an image config), whole, refused past `max_bytes`."""
+        chunks, total = [], 0
+        for chunk in self.open_blob(repository, digest, max_bytes):
+            total += len(chunk)
+            if total > max_bytes:
+                raise RegistryError(f"{self.host}: blob {digest} is over the {max_bytes}-byte limit: refused")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
-    def open_blob(self, repository: str, digest: str) -> Iterator[bytes]:
+    def open_blob(self, repository: str, digest: str, max_bytes: int | None = None) -> Iterator[bytes]:
         """Stream a blob (layers: never whole in memory); the digest is checked at the end."""
         r = self.do_request(
             self._url(f"/v2/{repository}/blobs/{digest}"),
@@ -285,6 +281,10 @@ class RegistryClient(oras.provider.Registry):
             kind="blob",
         )
         self._check(r, f"blob {digest} of {repository}")
+        declared = r.headers.get("Content-Length", "")
+        if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
+            r.close()
+            raise RegistryError(f"{self.host}: blob {digest} is {declared} bytes, over the {max_bytes}-byte limit")
         h = hashlib.sha256()
         for chunk in r.iter_content(1024 * 1024):
             h.update(chunk)
