@@ -295,3 +295,17 @@ def test_lineage_finds_the_repository_commit_and_dockerfile(registry: Registry, 
     assert con.execute("SELECT git_repo, git_commit, dockerfile_path FROM latest_image_lineage").fetchall() == [
         ("shop", sha, "Dockerfile")
     ]
+
+
+def test_an_unreachable_night_keeps_the_last_good_images(
+    pushed_registry: Registry, registry_proxy: Any, tmp_path: Path
+) -> None:
+    proxy = registry_proxy(pushed_registry)
+    first, con = _audit(tmp_path, {"url": proxy.host, "repositories": ["test/single"], "retries": 0})
+    con.close()
+    proxy.fail_next(100, status=503)  # the registry is down for the whole next night
+    second, con = _audit(tmp_path, {"url": proxy.host, "repositories": ["test/single"], "retries": 0})
+    assert (first.status, second.status) == ("ok", "partial")
+    assert con.execute("SELECT DISTINCT run_id FROM latest_images").fetchall() == [(first.run_id,)]
+    failed = con.execute("SELECT repository, status FROM images WHERE run_id = ?", [second.run_id]).fetchall()
+    assert failed == [("test/single", "failed")]

@@ -82,10 +82,12 @@ SELECT m.run_id, m.registry, m.repository, m.tag, m.manifest_digest, m.os, m.arc
         WHERE f.repo = m.git_repo AND f.commit_sha = m.git_commit AND f.kind = 'dockerfile') AS dockerfile_path
 FROM matched m;
 
--- latest_*: each registry as its newest committed run saw it.
+-- latest_*: each registry as its newest committed run that read at least one tag saw it; a night on
+-- which the whole registry was unreachable keeps the previous night's images (the failure
+-- stays visible in `images` and in the run's status).
 CREATE OR REPLACE VIEW latest_registry_runs AS
 SELECT registry, arg_max(run_id, effective_at) AS run_id
-FROM (SELECT DISTINCT registry, run_id, effective_at FROM images)
+FROM (SELECT DISTINCT registry, run_id, effective_at FROM images WHERE status <> 'failed')
 GROUP BY registry;
 
 CREATE OR REPLACE VIEW latest_images AS

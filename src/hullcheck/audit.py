@@ -24,7 +24,6 @@ from hullcheck.extract import COMMIT_VERSION
 from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
 from hullcheck.extract.layer_scan import LAYER_SCAN_VERSION, FileRow, LayerScan
 from hullcheck.extract.signals import SIGNALS_VERSION
-from hullcheck.registry_crawl import crawl_layout, crawl_registry
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.store import Store
 from hullcheck.writer import BatchWriter, write_registry
@@ -127,6 +126,8 @@ def run_audit(
 def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSummary) -> None:
     if not cfg.registries and not cfg.layouts:
         return
+    from hullcheck.registry_crawl import crawl_layout, crawl_registry  # HTTP stack only when registries are audited
+
     known = {row[0] for row in store.query_file("known_image_digests")}
     layouts: list[Path] = []
     for src in cfg.layouts:

@@ -18,8 +18,6 @@ import threading
 import urllib.parse
 from dataclasses import dataclass
 
-import requests
-
 _TIMEOUT = 30.0
 _MAX_ADVERT = 64 * 1024 * 1024
 
@@ -108,7 +106,9 @@ def _git_protocol(url: str) -> Advert:
 _sessions = threading.local()
 
 
-def _session() -> requests.Session:
+def _session():  # type: ignore[no-untyped-def]
+    import requests  # only HTTP remotes need it: keeps `hullcheck audit` start-up light
+
     s = getattr(_sessions, "session", None)
     if s is None:
         s = _sessions.session = requests.Session()
@@ -125,6 +125,8 @@ def _smart_http(url: str) -> Advert:
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
         parts = parts._replace(netloc=netloc)
     base = urllib.parse.urlunsplit(parts).rstrip("/")
+    import requests
+
     try:
         r = _session().get(
             f"{base}/info/refs", params={"service": "git-upload-pack"}, headers=headers, timeout=_TIMEOUT
