@@ -58,7 +58,8 @@ def audit(
         typer.Option(help="Audit each repo as of this date (YYYY-MM-DD, UTC end of day): backfills history."),
     ] = None,
     only: Annotated[
-        list[str] | None, typer.Option(help="Audit only repositories whose name matches this glob (repeatable).")
+        list[str] | None,
+        typer.Option(help="Audit only git repositories whose name matches this glob (repeatable); skips registries."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the summary.")] = False,
 ) -> None:
