@@ -309,3 +309,14 @@ def test_an_unreachable_night_keeps_the_last_good_images(
     assert con.execute("SELECT DISTINCT run_id FROM latest_images").fetchall() == [(first.run_id,)]
     failed = con.execute("SELECT repository, status FROM images WHERE run_id = ?", [second.run_id]).fetchall()
     assert failed == [("test/single", "failed")]
+
+
+def test_turning_layer_scan_on_scans_images_already_known(pushed_registry: Registry, tmp_path: Path) -> None:
+    repos = ["test/single", "test/multiarch"]
+    first, con = _audit(tmp_path, {"url": pushed_registry.host, "repositories": repos})
+    assert con.execute("SELECT count(*) FROM image_files_summary").fetchone() == (0,)
+    con.close()
+    second, con = _audit(tmp_path, {"url": pushed_registry.host, "repositories": repos, "layer_scan": True})
+    assert second.status == "ok" and second.tags_new == 0  # nothing new: the digests are known
+    platforms = con.execute("SELECT count(*) FROM latest_image_manifests").fetchone()
+    assert con.execute("SELECT count(*) FROM latest_image_files_summary").fetchone() == platforms

@@ -134,8 +134,13 @@ def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSumm
         pattern = str(cfg.resolve(Path(src.path)))
         layouts += [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
     loader = _layer_loader(store)
+    unsummarized = (
+        {row[0] for row in store.query_file("unsummarized_images")}
+        if any(src.layer_scan for src in cfg.registries)
+        else set()
+    )
     jobs = [
-        (lambda s=src: crawl_registry(s, known, loader, set(store.query_file("seen_tags", [s.host]))))
+        (lambda s=src: crawl_registry(s, known, loader, set(store.query_file("seen_tags", [s.host])), unsummarized))
         for src in cfg.registries
     ]
     jobs += [(lambda p=path: crawl_layout(p, known)) for path in layouts]

@@ -95,6 +95,8 @@ class _Crawl:
         self.src, self.client = src, client
         self.layer_loader = layer_loader
         self.seen_tags: set[tuple[str, str]] = set()
+        self.unsummarized: set[str] = set()  # known digests lacking a layer-scan summary
+        self.rescanned: set[str] = set()
         self.result = RegistryResult(client.host if isinstance(client, LayoutSource) else src.host)
         self.known = known  # manifest and config digests already in the database
         self.lock = threading.Lock()
@@ -132,6 +134,8 @@ class _Crawl:
                 fetched = self.client.manifest(repo, tag)
                 digest, media_type = fetched.digest, fetched.media_type
             if not self._claim(digest):
+                if self.src.layer_scan and self._claim_rescan(digest):
+                    self.rescan(repo, digest)
                 return TagRow(self.result.registry, repo, tag, digest, media_type, "known")
             self.manifest(repo, digest, media_type, fetched)
             return TagRow(self.result.registry, repo, tag, digest, media_type, "new")
@@ -158,6 +162,29 @@ class _Crawl:
                 self.result.configs[config.config_digest] = config
         with self.lock:
             self.result.manifests[digest] = facts
+
+    def _claim_rescan(self, digest: str) -> bool:
+        """True once for a known digest whose images have no layer-scan summary yet."""
+        with self.lock:
+            if digest not in self.unsummarized:
+                return False
+            self.unsummarized.discard(digest)
+            return True
+
+    def rescan(self, repo: str, digest: str) -> None:
+        """Layer scan for an image known from before scanning was enabled (its facts are not rewritten)."""
+        facts = parse_manifest(self.client.manifest(repo, digest, expected_digest=digest).data, digest)
+        if facts.kind == "manifest":
+            self.scan(repo, facts)
+            return
+        for child in facts.children:
+            if child.media_type and "manifest" not in child.media_type:
+                continue
+            with self.lock:
+                done = child.child_digest in self.result.summaries or child.child_digest in self.rescanned
+                self.rescanned.add(child.child_digest)
+            if not done:
+                self.rescan(repo, child.child_digest)
 
     def scan(self, repo: str, facts: ManifestFacts) -> None:
         """Scan the image's layers not scanned before (within the nightly byte budget), then summarise."""
@@ -193,6 +220,7 @@ def crawl_registry(
     known_digests: set[str],
     layer_loader: LayerLoader | None = None,
     seen_tags: set[tuple[str, str]] | None = None,
+    unsummarized: set[str] | None = None,
 ) -> RegistryResult:
     try:
         client = make_client(src)
@@ -200,6 +228,7 @@ def crawl_registry(
         return RegistryResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
     crawl = _Crawl(src, client, set(known_digests), layer_loader)
     crawl.seen_tags = seen_tags or set()
+    crawl.unsummarized = set(unsummarized or ())
     return _run(crawl, client)
 
 
