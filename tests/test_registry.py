@@ -314,6 +314,7 @@ def test_an_unreachable_night_keeps_the_last_good_images(
 def test_turning_layer_scan_on_scans_images_already_known(pushed_registry: Registry, tmp_path: Path) -> None:
     repos = ["test/single", "test/multiarch"]
     first, con = _audit(tmp_path, {"url": pushed_registry.host, "repositories": repos})
+    assert first.status == "ok"
     assert con.execute("SELECT count(*) FROM image_files_summary").fetchone() == (0,)
     con.close()
     second, con = _audit(tmp_path, {"url": pushed_registry.host, "repositories": repos, "layer_scan": True})
