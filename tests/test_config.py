@@ -46,3 +46,8 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
 def test_an_empty_config_has_sane_defaults() -> None:
     cfg = parse_config("", "empty.yaml")
     assert cfg.max_file_bytes == 1024 * 1024 and cfg.concurrency == 4 and cfg.sources.git == []
+
+
+def test_registry_credentials_never_go_in_the_url() -> None:
+    with pytest.raises(ConfigError, match="credentials do not belong in the URL"):
+        parse_config("registries:\n  - url: https://bob:hunter2@registry.example.org\n", "cfg.yaml")

@@ -321,3 +321,31 @@ def test_turning_layer_scan_on_scans_images_already_known(pushed_registry: Regis
     assert second.status == "ok" and second.tags_new == 0  # nothing new: the digests are known
     platforms = con.execute("SELECT count(*) FROM latest_image_manifests").fetchone()
     assert con.execute("SELECT count(*) FROM latest_image_files_summary").fetchone() == platforms
+
+
+def test_an_unexpected_answer_is_a_failed_row_not_a_failed_audit(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class Odd(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"{}" if self.path == "/v2/" else b"<html>maintenance</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json" if self.path == "/v2/" else "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host = f"127.0.0.1:{server.server_address[1]}"
+        summary, con = _audit(tmp_path, {"url": host})
+    finally:
+        server.shutdown()
+    assert summary.status == "partial"
+    (error,) = con.execute("SELECT error FROM images WHERE status = 'failed'").fetchone()
+    assert host in error and "unexpected answer" in error

@@ -60,10 +60,14 @@ WITH declared AS (
                AS base_digest
     FROM image_manifests im
 ),
+-- URLs compared without scheme, user, `.git` or trailing slash; scp-style `git@host:path` as `host/path`.
 git_repos AS (
-    SELECT DISTINCT repo, lower(regexp_replace(regexp_replace(url, '\.git/?$', ''), '^[a-z+]+://([^@/]*@)?', ''))
-           AS url_key
-    FROM git_snapshots
+    SELECT url_key, min(repo) AS repo  -- one URL audited under several names (two refs): one match
+    FROM (SELECT DISTINCT repo, lower(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+              url, '/+$', ''), '\.git$', ''), '^[a-z+]+://([^@/]*@)?', ''), '^[^@/]+@([^:/]+):', '\1/'))
+              AS url_key
+          FROM git_snapshots)
+    GROUP BY url_key
 ),
 matched AS (
     SELECT d.*, g.repo AS git_repo,
@@ -74,7 +78,8 @@ matched AS (
     FROM declared d
     LEFT JOIN git_repos g
       ON d.source IS NOT NULL
-     AND g.url_key = lower(regexp_replace(regexp_replace(d.source, '\.git/?$', ''), '^[a-z+]+://([^@/]*@)?', ''))
+     AND g.url_key = lower(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+             d.source, '/+$', ''), '\.git$', ''), '^[a-z+]+://([^@/]*@)?', ''), '^[^@/]+@([^:/]+):', '\1/'))
 )
 SELECT m.run_id, m.registry, m.repository, m.tag, m.manifest_digest, m.os, m.architecture, m.source, m.revision,
        m.base_name, m.base_digest, m.git_repo, m.git_commit,

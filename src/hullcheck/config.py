@@ -68,6 +68,8 @@ class RegistrySource(_Model):
     @classmethod
     def _host_only(cls, v: str) -> str:
         v = v.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
+        if "@" in v:
+            raise ValueError("credentials do not belong in the URL: use credentials: {username_env, password_env}")
         if not v or "/" in v:
             raise ValueError("give the registry host[:port] only (repositories go in `repositories`)")
         return v

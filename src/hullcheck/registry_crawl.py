@@ -16,8 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hullcheck.config import RegistrySource
-from hullcheck.extract.image import ConfigFacts, ImageFormatError, ManifestFacts, parse_config, parse_manifest
+from hullcheck.extract.image import (
+    MANIFEST_MEDIA_TYPES,
+    ConfigFacts,
+    ImageFormatError,
+    IndexChild,
+    ManifestFacts,
+    parse_config,
+    parse_manifest,
+)
 from hullcheck.extract.layer_scan import FilesSummary, LayerScan, LayerScanError, scan_layer, summarize
+from hullcheck.redact import redact_text
 from hullcheck.sources.layout import LayoutSource
 from hullcheck.sources.registry import Fetched, RegistryClient, RegistryError
 from hullcheck.sources.registry_auth import Credentials
@@ -51,6 +60,20 @@ class RegistryResult:
     @property
     def failed(self) -> bool:
         return any(t.status == "failed" for t in self.tags)
+
+
+def _is_platform_image(child: IndexChild) -> bool:
+    """An index entry that is an image for a platform: not an attestation, signature or nested index."""
+    if child.media_type and child.media_type not in MANIFEST_MEDIA_TYPES:
+        return False
+    return not (child.os == "unknown" and child.architecture == "unknown") and not child.attestation
+
+
+def _message(e: Exception, registry: str) -> str:
+    """A failure as a sentence: our own errors as they are, anything else named, secrets removed."""
+    if isinstance(e, RegistryError | ImageFormatError):
+        return redact_text(str(e))
+    return redact_text(f"{registry}: unexpected answer ({type(e).__name__}: {str(e)[:200]})")
 
 
 def _credentials(src: RegistrySource) -> Credentials | None:
@@ -101,13 +124,15 @@ class _Crawl:
         self.known = known  # manifest and config digests already in the database
         self.lock = threading.Lock()
 
-    def _claim(self, digest: str) -> bool:
+    def _claim(self, digest: str, claims: list[str] | None = None) -> bool:
         """True for the first thread that needs `digest`: the others treat it as known."""
         with self.lock:
             if digest in self.known:
                 return False
             self.known.add(digest)
-            return True
+        if claims is not None:
+            claims.append(digest)
+        return True
 
     def repositories(self) -> list[str]:
         literal = [r for r in self.src.repositories if not any(c in r for c in "*?[")]
@@ -119,43 +144,64 @@ class _Crawl:
     def repository(self, repo: str) -> None:
         try:
             tags = [t for t in self.client.ls(repo) if _wanted(t, self.src.tags, self.src.exclude_tags)]
-        except RegistryError as e:
-            self._add(TagRow(self.result.registry, repo, None, None, None, "failed", str(e)))
+        except Exception as e:
+            self._add(TagRow(self.result.registry, repo, None, None, None, "failed", _message(e, self.result.registry)))
             return
         for tag in sorted(tags):
-            self._add(self.tag(repo, tag))
+            row = self.tag(repo, tag)
+            if row is not None:
+                self._add(row)
 
-    def tag(self, repo: str, tag: str) -> TagRow:
+    def tag(self, repo: str, tag: str) -> TagRow | None:
+        claims: list[str] = []
         try:
-            fetched = None
-            if (repo, tag) in self.seen_tags:  # seen on an earlier night: one HEAD tells whether it moved
-                digest, media_type = self.client.digest(repo, tag)
-            else:  # a new tag: the GET it needs anyway tells its digest too (verified against the header)
-                fetched = self.client.manifest(repo, tag)
-                digest, media_type = fetched.digest, fetched.media_type
-            if not self._claim(digest):
-                if self.src.layer_scan and self._claim_rescan(digest):
-                    self.rescan(repo, digest)
-                return TagRow(self.result.registry, repo, tag, digest, media_type, "known")
-            self.manifest(repo, digest, media_type, fetched)
-            return TagRow(self.result.registry, repo, tag, digest, media_type, "new")
-        except (RegistryError, ImageFormatError) as e:
-            return TagRow(self.result.registry, repo, tag, None, None, "failed", f"{repo}:{tag}: {e}")
+            return self._tag(repo, tag, claims)
+        except RegistryError as e:
+            if str(e).endswith((f"{repo}:{tag} not found", f"{repo}@{tag} not found")):
+                return None  # deleted between the tag list and this request: nothing to audit
+            failure: Exception = e
+        except Exception as e:
+            failure = e
+        with self.lock:  # what this tag claimed but could not fetch is not known: another tag may fetch it
+            self.known.difference_update(claims)
+        return TagRow(self.result.registry, repo, tag, None, None, "failed",
+                      f"{repo}:{tag}: {_message(failure, self.result.registry)}")  # fmt: skip
 
-    def manifest(self, repo: str, digest: str, media_type: str | None, fetched: Fetched | None = None) -> None:
+    def _tag(self, repo: str, tag: str, claims: list[str]) -> TagRow:
+        fetched = None
+        if (repo, tag) in self.seen_tags:  # seen on an earlier night: one HEAD tells whether it moved
+            digest, media_type = self.client.digest(repo, tag)
+        else:  # a new tag: the GET it needs anyway tells its digest too (verified against the header)
+            fetched = self.client.manifest(repo, tag)
+            digest, media_type = fetched.digest, fetched.media_type
+        if not self._claim(digest, claims):
+            if self.src.layer_scan and self._claim_rescan(digest):
+                try:
+                    self.rescan(repo, digest)
+                except Exception as e:
+                    with self.lock:
+                        self.result.layer_errors[digest] = _message(e, self.result.registry)
+            return TagRow(self.result.registry, repo, tag, digest, media_type, "known")
+        self.manifest(repo, digest, media_type, fetched, claims)
+        return TagRow(self.result.registry, repo, tag, digest, media_type, "new")
+
+    def manifest(
+        self,
+        repo: str,
+        digest: str,
+        media_type: str | None,
+        fetched: Fetched | None = None,
+        claims: list[str] | None = None,
+    ) -> None:
         fetched = fetched or self.client.manifest(repo, digest, expected_digest=digest)
         facts = parse_manifest(fetched.data, digest, fetched.media_type or media_type)
-        children = []
-        for child in facts.children:
-            if child.media_type and "manifest" not in child.media_type:
-                continue  # attestations and other artifacts referenced by an index
-            if self._claim(child.child_digest):
-                children.append(child.child_digest)
+        facts.children = [c for c in facts.children if _is_platform_image(c)]
+        children = [c.child_digest for c in facts.children if self._claim(c.child_digest, claims)]
         for child_digest in children:
-            self.manifest(repo, child_digest, None)
+            self.manifest(repo, child_digest, None, None, claims)
         if self.src.layer_scan and facts.kind == "manifest":
             self.scan(repo, facts)
-        if facts.config_digest and self._claim(facts.config_digest):
+        if facts.config_digest and self._claim(facts.config_digest, claims):
             data = self.client.blob(repo, facts.config_digest, MAX_CONFIG_BYTES)
             config = parse_config(data, facts.config_digest)
             with self.lock:
@@ -178,7 +224,7 @@ class _Crawl:
             self.scan(repo, facts)
             return
         for child in facts.children:
-            if child.media_type and "manifest" not in child.media_type:
+            if not _is_platform_image(child):
                 continue
             with self.lock:
                 done = child.child_digest in self.result.summaries or child.child_digest in self.rescanned
@@ -188,6 +234,8 @@ class _Crawl:
 
     def scan(self, repo: str, facts: ManifestFacts) -> None:
         """Scan the image's layers not scanned before (within the nightly byte budget), then summarise."""
+        if any("tar" not in (layer.media_type or "") for layer in facts.layers):
+            return  # an artifact (signature, chart, SBOM…), not a filesystem
         scans = []
         for layer in facts.layers:
             with self.lock:
@@ -248,8 +296,9 @@ def crawl_layout(path: Path, known_digests: set[str]) -> RegistryResult:
 def _run(crawl: _Crawl, client: RegistryClient | LayoutSource) -> RegistryResult:
     try:
         repos = crawl.repositories()
-    except RegistryError as e:
-        crawl.result.tags.append(TagRow(crawl.result.registry, None, None, None, None, "failed", str(e)))
+    except Exception as e:  # an unreachable registry, a refused login, an unexpected answer: one failed row
+        message = _message(e, crawl.result.registry)
+        crawl.result.tags.append(TagRow(crawl.result.registry, None, None, None, None, "failed", message))
         repos = []
     with ThreadPoolExecutor(max_workers=crawl.src.concurrency, thread_name_prefix="registry") as pool:
         list(pool.map(crawl.repository, repos))

@@ -34,6 +34,7 @@ class IndexChild:
     os: str | None
     architecture: str | None
     variant: str | None
+    attestation: bool = False  # BuildKit provenance/SBOM entry (vnd.docker.reference.type)
 
 
 @dataclass(slots=True)
@@ -113,6 +114,7 @@ def parse_manifest(data: bytes, digest: str, served_media_type: str | None = Non
         children = []
         for m in doc.get("manifests") or []:
             platform = m.get("platform") or {}
+            kind = (m.get("annotations") or {}).get("vnd.docker.reference.type")
             children.append(
                 IndexChild(
                     m.get("digest", ""),
@@ -121,6 +123,7 @@ def parse_manifest(data: bytes, digest: str, served_media_type: str | None = Non
                     platform.get("os"),
                     platform.get("architecture"),
                     platform.get("variant"),
+                    kind == "attestation-manifest",
                 )
             )
         return ManifestFacts(
@@ -154,7 +157,7 @@ def parse_manifest(data: bytes, digest: str, served_media_type: str | None = Non
 
 
 def _annotations(doc: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+    return {str(k): redact_value(str(k), str(v))[0] or "" for k, v in (doc.get("annotations") or {}).items()}
 
 
 def _kv(pairs: dict[str, Any] | None, secret_check: bool) -> list[KeyValue]:

@@ -7,11 +7,15 @@ still ship in every pull. Unlike dive, the surviving copy is not counted as wast
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import io
 import posixpath
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 LAYER_SCAN_VERSION = 1
 _HEAD_BYTES = 4096  # enough to see ELF and UPX headers
@@ -51,70 +55,94 @@ class LayerScan:
     files: list[FileRow] = field(default_factory=list)
 
 
-class _Stream:
-    """A read() file object over decompressed chunks, for tarfile's streaming mode."""
+class _Chunks(io.RawIOBase):
+    """A readable file over an iterator of byte chunks (the blob as it streams in)."""
 
-    def __init__(self, chunks: Iterable[bytes], media_type: str) -> None:
+    def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
-        self._buf = b""
-        self.total = 0
-        if "zstd" in media_type:
-            import zstandard  # only layers compressed with zstd need it
+        self._buf = memoryview(b"")
 
-            self._d = zstandard.ZstdDecompressor().decompressobj()
-        elif media_type.endswith(("gzip", "tar.gzip")) or "gzip" in media_type:
-            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        else:
-            self._d = None
+    def readable(self) -> bool:
+        return True
 
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
+    def readinto(self, out: Any) -> int:
+        while not self._buf:
             try:
-                chunk = next(self._chunks)
+                self._buf = memoryview(next(self._chunks))
             except StopIteration:
-                break
-            data = self._d.decompress(chunk) if self._d is not None else chunk
-            self.total += len(data)
-            self._buf += data
-        if n < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:n], self._buf[n:]
-        return out
+                return 0
+        n = min(len(out), len(self._buf))
+        out[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class _Counted(io.RawIOBase):
+    """Counts the uncompressed bytes tarfile reads."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.total = inner, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, out: Any) -> int:
+        data = self.inner.read(len(out))
+        out[: len(data)] = data
+        self.total += len(data)
+        return len(data)
+
+
+def _decompressed(chunks: Iterable[bytes], media_type: str) -> Any:
+    """Bounded-memory decompression that reads every gzip member and every zstd frame (eStargz,
+    zstd:chunked are several): decompressing whole chunks at once costs quadratic time on
+    highly compressible files and silently stops after the first member."""
+    raw = io.BufferedReader(_Chunks(chunks), 1 << 20)
+    if "zstd" in media_type:
+        import zstandard  # only layers compressed with zstd need it
+
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    if "gzip" in media_type:
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    return raw
 
 
 def _norm(name: str) -> str:
-    return posixpath.normpath(name.lstrip("./").lstrip("/")) if name not in (".", "./") else ""
+    name = name.removeprefix("./").lstrip("/")  # not lstrip("./"): `.wh.opt` and `.dockerenv` start with a dot
+    return posixpath.normpath(name) if name not in ("", ".") else ""
 
 
 def scan_layer(chunks: Iterable[bytes], media_type: str, digest: str) -> LayerScan:
-    stream = _Stream(chunks, media_type)
+    stream = _Counted(_decompressed(chunks, media_type))
     files: list[FileRow] = []
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
             for m in tar:
-                path = _norm(m.name)
-                base = posixpath.basename(path)
-                if base == ".wh..wh..opq":
-                    files.append(FileRow(posixpath.dirname(path), 0, m.mode, "opaque", False, False))
-                    continue
-                if base.startswith(".wh."):
-                    files.append(FileRow(posixpath.join(posixpath.dirname(path), base[4:]), 0, m.mode, "whiteout",
-                                         False, False))  # fmt: skip
-                    continue
-                kind = ("file" if m.isreg() else "dir" if m.isdir() else "symlink" if m.issym()
-                        else "hardlink" if m.islnk() else "other")  # fmt: skip
-                is_elf = is_upx = False
-                if m.isreg() and m.size >= 4:
-                    f = tar.extractfile(m)
-                    head = f.read(_HEAD_BYTES) if f else b""
-                    is_elf = head.startswith(b"\x7fELF")
-                    is_upx = is_elf and b"UPX!" in head
-                files.append(FileRow(path, m.size if m.isreg() else 0, m.mode, kind, is_elf, is_upx))
-    except (tarfile.TarError, zlib.error, OSError, EOFError) as e:
-        raise LayerScanError(f"layer {digest}: not a readable tar stream: {e}") from None
-    stream.read()  # drain: the digest check of the source happens at the end of the stream
+                files.append(_row(tar, m))
+    except (tarfile.TarError, zlib.error, OSError, EOFError, ValueError) as e:
+        raise LayerScanError(f"layer {digest}: not a readable tar stream: {type(e).__name__}: {e}") from None
+    with contextlib.suppress(OSError, EOFError, ValueError, zlib.error):
+        while stream.read(1 << 20):  # drain: the blob's digest is checked at the end of the stream
+            pass  # (padding or garbage after a complete tar is not an error)
     return LayerScan(digest, stream.total, files)
+
+
+def _row(tar: tarfile.TarFile, m: tarfile.TarInfo) -> FileRow:
+    path = _norm(m.name)
+    base = posixpath.basename(path)
+    if base == ".wh..wh..opq":
+        return FileRow(posixpath.dirname(path), 0, m.mode, "opaque", False, False)
+    if base.startswith(".wh."):
+        return FileRow(posixpath.join(posixpath.dirname(path), base[4:]), 0, m.mode, "whiteout", False, False)
+    kind = ("file" if m.isreg() else "dir" if m.isdir() else "symlink" if m.issym()
+            else "hardlink" if m.islnk() else "other")  # fmt: skip
+    is_elf = is_upx = False
+    if m.isreg() and m.size >= 4:
+        f = tar.extractfile(m)
+        head = f.read(_HEAD_BYTES) if f else b""
+        is_elf = head.startswith(b"\x7fELF")
+        is_upx = is_elf and b"UPX!" in head
+    return FileRow(path, m.size if m.isreg() else 0, m.mode, kind, is_elf, is_upx)
 
 
 @dataclass(slots=True)
@@ -135,7 +163,10 @@ def summarize(layers: list[LayerScan]) -> FilesSummary:
     current: dict[str, FileRow] = {}
     wasted = 0
     for layer in layers:
-        for f in layer.files:
+        # A layer's whiteouts hide what lower layers wrote, never the layer's own files.
+        ordered = [f for f in layer.files if f.type in ("whiteout", "opaque")]
+        ordered += [f for f in layer.files if f.type not in ("whiteout", "opaque")]
+        for f in ordered:
             if f.type in ("whiteout", "opaque"):
                 prefix = f.path + "/"
                 doomed = [p for p in current if p.startswith(prefix)] + ([f.path] if f.type == "whiteout" else [])

@@ -87,7 +87,9 @@ class LayoutSource:
         index = self._read("index.json")
         if index is not None:
             for m in json.loads(index).get("manifests") or []:
-                name = (m.get("annotations") or {}).get(REF_NAME) or m["digest"].split(":")[1][:12]
+                notes = m.get("annotations") or {}
+                # Docker >= 25 `docker save` puts the full name in containerd's annotation, a bare tag in ref.name.
+                name = notes.get("io.containerd.image.name") or notes.get(REF_NAME) or m["digest"].split(":")[1][:12]
                 repo, tag = _split_ref_name(name, repo_default)
                 self._tags.setdefault(repo, {})[tag] = (m["digest"], m.get("mediaType", ""))
         docker = self._read("manifest.json")

@@ -110,9 +110,10 @@ class RegistryClient(oras.provider.Registry):
         """One API call: retried when the failure is worth retrying, authenticated on challenge."""
         kind = kind or _kind(url)
         scope = scope or _scope(url)
+        own_host = requests.compat.urlparse(url).netloc == self.host  # credentials go to this registry only
         attempt, authenticated = 0, False
         while True:
-            send = {**(headers or {}), **self._auth_header(scope)}
+            send = {**(headers or {}), **(self._auth_header(scope) if own_host else {})}
             self.requests[f"{method} {kind}"] += 1
             try:
                 response = self.session.request(
@@ -124,7 +125,7 @@ class RegistryClient(oras.provider.Registry):
                 self._sleep(attempt, None)
                 attempt += 1
                 continue
-            if response.status_code == 401 and not authenticated:
+            if response.status_code == 401 and not authenticated and own_host:
                 response.close()
                 self._authenticate(response, scope)
                 authenticated = True  # one authentication per call: a second 401 is an answer
@@ -155,6 +156,7 @@ class RegistryClient(oras.provider.Registry):
             return
         if challenge.scheme != "bearer" or "realm" not in challenge.params:
             raise RegistryError(f"{self.host}: unsupported auth scheme {challenge.scheme!r}")
+        realm = requests.compat.urljoin(self._url("/v2/"), challenge.params["realm"])  # a relative realm too
         params = {"service": challenge.params.get("service", "")}
         wanted = challenge.params.get("scope") or scope
         if wanted:
@@ -163,15 +165,13 @@ class RegistryClient(oras.provider.Registry):
         try:
             if creds and creds.identity_token:
                 token_response = self.session.post(
-                    challenge.params["realm"],
+                    realm,
                     timeout=self.timeout,
                     data={"grant_type": "refresh_token", "refresh_token": creds.identity_token, **params},
                 )
             else:
-                token_response = self.session.get(
-                    challenge.params["realm"], params=params, headers=headers, timeout=self.timeout
-                )
-        except (requests.ConnectionError, requests.Timeout) as e:
+                token_response = self.session.get(realm, params=params, headers=headers, timeout=self.timeout)
+        except requests.RequestException as e:
             raise RegistryError(f"{self.host}: cannot reach its token service ({_short(e)})") from None
         self.requests["GET token"] += 1
         if token_response.status_code in (401, 403):
@@ -179,11 +179,14 @@ class RegistryClient(oras.provider.Registry):
             raise RegistryError(f"{self.host}: the token service refused the credentials ({who}): wrong or expired")
         if token_response.status_code != 200:
             raise RegistryError(f"{self.host}: the token service answered HTTP {token_response.status_code}")
-        body = token_response.json()
-        token = body.get("token") or body.get("access_token")
+        try:
+            body = token_response.json()
+            token = body.get("token") or body.get("access_token")
+            ttl = float(body.get("expires_in") or 60)
+        except (ValueError, AttributeError, TypeError):
+            raise RegistryError(f"{self.host}: the token service answered something that is not a token") from None
         if not token:
             raise RegistryError(f"{self.host}: the token service returned no token")
-        ttl = float(body.get("expires_in") or 60)
         with self._lock:
             self._tokens[scope or wanted] = (token, time.monotonic() + max(10.0, ttl - 10.0))
 
@@ -251,9 +254,10 @@ class RegistryClient(oras.provider.Registry):
         )
         self._check(r, f"{repository}@{reference}")
         data = _read_capped(r, self.max_manifest_bytes, f"{self.host}: manifest {repository}@{reference}")
-        actual = "sha256:" + hashlib.sha256(data).hexdigest()
-        wanted = expected_digest or (reference if reference.startswith("sha256:") else None)
+        wanted = expected_digest or (reference if reference.startswith(("sha256:", "sha512:")) else None)
         wanted = wanted or r.headers.get("Docker-Content-Digest")
+        algorithm = wanted.split(":", 1)[0] if wanted and wanted.startswith("sha512:") else "sha256"
+        actual = f"{algorithm}:" + hashlib.new(algorithm, data).hexdigest()
         if wanted and wanted != actual:
             raise RegistryError(
                 f"{self.host}: manifest {repository}@{reference} does not match its digest "
