@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hullcheck import __version__
 from hullcheck.config import Config
-from hullcheck.crawl import KnownBlob, RepoResult, crawl_repo, expand_git_sources
+from hullcheck.crawl import CrawlContext, KnownBlob, RepoResult, crawl_repo, expand_git_sources
 from hullcheck.extract import COMMIT_VERSION
 from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
 from hullcheck.extract.layer_scan import LAYER_SCAN_VERSION, FileRow, LayerScan
@@ -193,14 +193,12 @@ def _crawl_all(
     }
     mirrors = GitMirrors(cfg.cache_path, cfg.git_timeout_seconds)
     summary.git = mirrors.stats
+    ctx = CrawlContext(mirrors, known_commits, known_blobs, as_of, cfg.max_file_bytes)
     writer = BatchWriter(store, run_id, cfg.write_batch_repos)
     done = 0
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="crawl")
     try:
-        futures = [
-            pool.submit(crawl_repo, spec, mirrors, known_commits, known_blobs, as_of, cfg.max_file_bytes)
-            for spec in specs
-        ]
+        futures = [pool.submit(crawl_repo, spec, ctx) for spec in specs]
         for fut in as_completed(futures):
             result = fut.result()
             done += 1

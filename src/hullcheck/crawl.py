@@ -116,19 +116,23 @@ def expand_git_sources(cfg: Config, only: list[str] | None = None) -> list[RepoS
     return specs
 
 
-def crawl_repo(
-    spec: RepoSpec,
-    mirrors: GitMirrors,
-    known_commits: dict[tuple[str, str], datetime | None],
-    known_blobs: dict[str, KnownBlob],
-    as_of: datetime | None,
-    max_bytes: int,
-) -> RepoResult:
+@dataclass(frozen=True)
+class CrawlContext:
+    """What every repository's crawl shares: the mirrors, what the database already knows, the options."""
+
+    mirrors: GitMirrors
+    known_commits: dict[tuple[str, str], datetime | None]
+    known_blobs: dict[str, KnownBlob]
+    as_of: datetime | None
+    max_bytes: int
+
+
+def crawl_repo(spec: RepoSpec, ctx: CrawlContext) -> RepoResult:
     started = time.monotonic()
     snap = SnapshotRow(spec.name, spec.display_url, spec.ref, None, None, "failed")
     result = RepoResult(snap)
     try:
-        _crawl(spec, mirrors, known_commits, known_blobs, as_of, max_bytes, result)
+        _crawl(spec, ctx, result)
     except GitSourceError as e:
         snap.status, snap.error = "failed", f"{spec.display_url}: {e}"
     except Exception as e:  # a bug must not stop the other repositories either
@@ -141,15 +145,8 @@ def crawl_repo(
     return result
 
 
-def _crawl(
-    spec: RepoSpec,
-    mirrors: GitMirrors,
-    known_commits: dict[tuple[str, str], datetime | None],
-    known_blobs: dict[str, KnownBlob],
-    as_of: datetime | None,
-    max_bytes: int,
-    result: RepoResult,
-) -> None:
+def _crawl(spec: RepoSpec, ctx: CrawlContext, result: RepoResult) -> None:
+    mirrors, known_commits, as_of = ctx.mirrors, ctx.known_commits, ctx.as_of
     snap = result.snapshot
     tip = mirrors.remote_tip(spec)
     if tip is None:
@@ -170,7 +167,7 @@ def _crawl(
             snap.status = "unchanged"
             return
         entries = mirrors.list_tree(mirror, found[0], spec.url)
-        _extract_commit(spec, mirrors, mirror, found[0], entries, known_blobs, max_bytes, result)
+        _extract_commit(spec, mirrors, mirror, found[0], entries, ctx.known_blobs, ctx.max_bytes, result)
     snap.status = "extracted"
     result.new_commit = True
 
