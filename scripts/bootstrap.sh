@@ -15,6 +15,18 @@ fi
 for pkg in ${APT_PACKAGES:-}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# Optional packages (e.g. upx-ucl, in Debian 13 but not 12): looked up once per virtualenv.
+optional_stamp=".venv/.hullcheck-optional-apt"
+if [ -n "${OPTIONAL_APT_PACKAGES:-}" ] && [ ! -f "$optional_stamp" ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq || true
+  for pkg in $OPTIONAL_APT_PACKAGES; do
+    if ! dpkg -s "$pkg" >/dev/null 2>&1 && apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      need_apt+=("$pkg")
+    fi
+  done
+  mkdir -p .venv && touch "$optional_stamp"
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -6,11 +6,13 @@ toolchains and package databases, data/model files, packed binaries, zstd layers
 distroless images). Contents are deterministic (seeded pseudo-random bytes), so digests
 are stable across runs and machines.
 
-UPX: Debian bookworm has no `upx-ucl` package, so `upx_elf()` builds by hand a tiny,
-runnable x86-64 ELF (it just calls exit(0)) that carries what detectors look for in a
-UPX-packed binary: section names `UPX0`/`UPX1`, the `UPX!` magic (after the program
-headers, where UPX's l_info sits, and again near the end like UPX's PackHeader) and the
-`$Info: This file is packed with the UPX executable packer` banner. It is not really packed.
+UPX: where `upx` is installed (Debian 13's upx-ucl; scripts/test installs it when the
+distribution has it), `upx_elf()` is /bin/true really packed with it. Debian bookworm has no
+`upx-ucl`, so there it builds by hand a tiny, runnable x86-64 ELF (it just calls exit(0))
+that carries what detectors look for in a UPX-packed binary: section names `UPX0`/`UPX1`,
+the `UPX!` magic (after the program headers, where UPX's l_info sits, and again near the end
+like UPX's PackHeader) and the `$Info: This file is packed with the UPX executable packer`
+banner. It is not really packed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from __future__ import annotations
 import functools
 import json
 import random
+import shutil
 import struct
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from oci_build import DEFAULT_ENV, Dir, File, Image, Index, Layer, OpaqueWhiteout, Symlink, Whiteout, exe
@@ -42,6 +48,22 @@ def elf_stub(name: str, arch: str = "amd64", size: int = 256) -> bytes:
 
 
 def upx_elf() -> bytes:
+    """An ELF packed by the real `upx` when the machine has it (Debian 13's upx-ucl), else by hand."""
+    real = _real_upx_elf()
+    return real if real is not None else _hand_made_upx_elf()
+
+
+def _real_upx_elf() -> bytes | None:
+    """/bin/true packed with `upx -1` in a temporary directory; None without upx or when packing fails."""
+    if shutil.which("upx") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "packed"
+        done = subprocess.run(["upx", "-1", "-q", "-o", str(out), "/bin/true"], capture_output=True, check=False)
+        return out.read_bytes() if done.returncode == 0 and out.exists() else None
+
+
+def _hand_made_upx_elf() -> bytes:
     """A runnable x86-64 ELF exiting 0, with UPX0/UPX1 sections, `UPX!` magic and the UPX banner."""
     base, code = 0x400000, b"\xb8\x3c\x00\x00\x00\x31\xff\x0f\x05"  # mov eax,60; xor edi,edi; syscall
     l_info = struct.pack("<I4sHBB", 0, b"UPX!", 0x0D0C, 14, 22)  # checksum, magic, lsize, version, format

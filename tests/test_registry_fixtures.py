@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import platform
+import shutil
 import subprocess
 import tarfile
 import time
@@ -360,7 +361,9 @@ def test_catalogue_contents() -> None:
 
 def test_upx_marked_elf_is_a_real_executable(tmp_path: Path) -> None:
     data = upx_elf()
-    assert data[:4] == b"\x7fELF" and b"UPX!" in data and b"UPX0\0UPX1\0" in data
+    assert data[:4] == b"\x7fELF" and b"UPX!" in data[:4096]  # where the layer scan looks
+    if shutil.which("upx") is None:  # the hand-made stand-in also names UPX's sections
+        assert b"UPX0\0UPX1\0" in data
     assert b"packed with the UPX executable packer" in data
     if platform.machine() in ("x86_64", "AMD64"):
         path = tmp_path / "packed"
