@@ -14,7 +14,6 @@ no-change / full that the project holds to <= 5 %.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,9 @@ import time
 from pathlib import Path
 
 from synth_org import make_org
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from git_servers import start_git_daemon
 
 HULLCHECK = Path(sys.executable).with_name("hullcheck")
 
@@ -36,41 +38,12 @@ def timed_audit(config: Path) -> float:
     return elapsed
 
 
-def start_daemon(repos: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    repos.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--export-all",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={repos}",
-            "--max-connections=64",
-            str(repos),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"git://127.0.0.1:{port}"
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("git daemon did not start")
-
-
 def main(sizes: list[int], daemon: bool) -> None:
     results: dict[int, tuple[float, float]] = {}
     for n in sizes:
         root = Path(tempfile.mkdtemp(prefix=f"hcbench-{n}-"))
         t0 = time.perf_counter()
-        server, url_base = start_daemon(root / "repos") if daemon else (None, None)
+        server, url_base = start_git_daemon(root / "repos") if daemon else (None, None)
         config = make_org(root, n, url_base=url_base)
         print(f"N={n}: generated in {time.perf_counter() - t0:.1f}s at {root}")
         full = timed_audit(config)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from git_servers import start_git_daemon
 
 from hullcheck.config import Config, load_config
 from hullcheck.gitbuild import Commit, write_repo
@@ -91,35 +90,8 @@ def git(path: Path, *args: str) -> str:
 @pytest.fixture
 def git_daemon(org: Org) -> Iterator[str]:
     """A real `git daemon` serving the org's repositories over git:// on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    org.repos.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--export-all",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={org.repos}",
-            "--enable=upload-pack",
-            str(org.repos),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("git daemon did not start")
-    yield f"git://127.0.0.1:{port}"
+    proc, url = start_git_daemon(org.repos)
+    yield url
     proc.terminate()
     proc.wait(timeout=10)
 
