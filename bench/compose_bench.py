@@ -19,7 +19,7 @@ from pathlib import Path
 
 from synth_org import make_org
 
-from hullcheck.extract.compose import load_compose_project
+from hullcheck.extract.compose.load import load_compose_project
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_BIN = Path(sys.executable).with_name("docker-compose")

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hullcheck.gitbuild import Commit, write_repo
+from hullcheck.demo.gitbuild import Commit, write_repo
 
 BASES = ["python:3.12-slim", "node:20", "golang:1.23", "eclipse-temurin:21-jre", "alpine:3.20", "ubuntu:24.04"]
 

@@ -17,7 +17,7 @@ import yaml
 from git_servers import start_git_daemon
 
 from hullcheck.config import Config, load_config
-from hullcheck.gitbuild import Commit, write_repo
+from hullcheck.demo.gitbuild import Commit, write_repo
 
 pytest_plugins = ["registry_fixtures"]  # real OCI registries, token issuer, fault proxy (tests/registry_fixtures.py)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import Org, days_ago
 
 from hullcheck.audit import run_audit
-from hullcheck.gitbuild import Commit
+from hullcheck.demo.gitbuild import Commit
 
 APP = "services:\n  app:\n    build: .\n    image: org/app\n    depends_on: [db]\n  db:\n    image: postgres:16\n"
 
@@ -127,7 +127,7 @@ def test_unchanged_compose_costs_nothing_and_a_change_reloads_the_project(org: O
     run_audit(cfg)
     again = run_audit(cfg)
     assert again.git.blobs_read == 0 and org.scalar("SELECT count(*) FROM compose_project_facts") == 1
-    from hullcheck.gitbuild import write_repo
+    from hullcheck.demo.gitbuild import write_repo
 
     write_repo(path, [Commit(days_ago(1), {".env": "TAG=2\nCOMPOSE_PROFILES=x\n"})])
     run_audit(cfg)

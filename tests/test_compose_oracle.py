@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hullcheck.extract.compose_rows import ComposeServiceRow
+from hullcheck.extract.compose.rows import ComposeServiceRow
 from hullcheck.redact import MARKER, looks_secret
 
 DELIBERATE_DIFFERENCES: dict[str, str] = {
@@ -196,7 +196,9 @@ def test_compose_case_matches_compose_v2(name: str, tmp_path: Path) -> None:
     shutil.copytree(CASES_DIR / name, root)
     plain = run_compose(root, case)
 
-    from hullcheck.extract.compose import load_compose_project  # not at import time: collection must work without it
+    from hullcheck.extract.compose.load import (
+        load_compose_project,  # not at import time: collection must work without it
+    )
 
     ours = load_compose_project(reader(root), case.get("project_dir", ""), case.get("compose_files"))
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from hullcheck.extract.compose import load_compose_project
-from hullcheck.extract.compose_rows import ComposeFacts
-from hullcheck.extract.interpolate import InterpolationError, interpolate, parse_dotenv
+from hullcheck.extract.compose.interpolate import InterpolationError, interpolate, parse_dotenv
+from hullcheck.extract.compose.load import load_compose_project
+from hullcheck.extract.compose.rows import ComposeFacts
 
 ENV = {"SET": "value", "EMPTY": ""}
 

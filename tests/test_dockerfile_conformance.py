@@ -37,8 +37,8 @@ import dockerfile
 import pytest
 import yaml
 
-from hullcheck.extract.dockerfile import extract_dockerfile
-from hullcheck.extract.dockerfile_rows import DockerfileFacts
+from hullcheck.extract.dockerfile.parse import extract_dockerfile
+from hullcheck.extract.dockerfile.rows import DockerfileFacts
 
 CASES_DIR = Path(__file__).parent / "dockerfile_cases"
 ROW_LISTS = ("stages", "instructions", "packages", "vars", "copies")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import Org, days_ago
 
-from hullcheck.gitbuild import Commit
+from hullcheck.demo.gitbuild import Commit
 
 ROOT = Path(__file__).resolve().parents[1]
 

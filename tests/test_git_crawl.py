@@ -11,7 +11,7 @@ import pytest
 from conftest import Org, days_ago, git
 
 from hullcheck.audit import run_audit
-from hullcheck.gitbuild import Commit
+from hullcheck.demo.gitbuild import Commit
 
 DOCKERFILE = "FROM alpine:3.20\nRUN apk add --no-cache curl\nUSER 1000\n"
 

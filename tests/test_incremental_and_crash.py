@@ -12,7 +12,7 @@ import pytest
 from conftest import Org, days_ago
 
 from hullcheck.audit import run_audit
-from hullcheck.gitbuild import Commit, write_repo
+from hullcheck.demo.gitbuild import Commit, write_repo
 
 STORAGE_TABLES = (
     "audit_runs",

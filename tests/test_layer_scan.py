@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from hullcheck.extract.image import parse_manifest
-from hullcheck.extract.layer_scan import LayerScanError, scan_layer, summarize
-from hullcheck.registry_crawl import _is_platform_image
+from hullcheck.crawl.registry import _is_platform_image
+from hullcheck.extract.image.layer_scan import LayerScanError, scan_layer, summarize
+from hullcheck.extract.image.manifest import parse_manifest
 
 GZ = "application/vnd.oci.image.layer.v1.tar+gzip"
 

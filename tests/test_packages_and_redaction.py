@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hullcheck.extract.packages import PackageInstall, cache_cleaned, installs_in
-from hullcheck.extract.shellwords import split_commands
+from hullcheck.extract.dockerfile.packages import PackageInstall, cache_cleaned, installs_in
+from hullcheck.extract.dockerfile.shellwords import split_commands
 from hullcheck.redact import MARKER, redact_text, redact_url, redact_value
 
 

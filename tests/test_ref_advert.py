@@ -6,7 +6,7 @@ import pytest
 from conftest import Org, days_ago
 
 from hullcheck.audit import run_audit
-from hullcheck.gitbuild import Commit
+from hullcheck.demo.gitbuild import Commit
 from hullcheck.sources.ref_advert import AdvertError, AdvertUnavailable, _pkt_lines, parse_advert
 
 A, B = "a" * 40, "b" * 40

@@ -280,7 +280,7 @@ def test_lineage_finds_the_repository_commit_and_dockerfile(registry: Registry, 
     from conftest import days_ago
     from oci_build import Image, Layer
 
-    from hullcheck.gitbuild import Commit, write_repo
+    from hullcheck.demo.gitbuild import Commit, write_repo
 
     repo = write_repo(tmp_path / "repos" / "shop", [Commit(days_ago(1), {"Dockerfile": "FROM alpine:3.20\n"})])
     sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()

@@ -7,9 +7,9 @@ from conftest import Org, days_ago, git
 
 from hullcheck.audit import run_audit
 from hullcheck.config import ConfigError
-from hullcheck.extract.compose import load_compose_project
-from hullcheck.extract.dockerfile import extract_dockerfile
-from hullcheck.gitbuild import Commit
+from hullcheck.demo.gitbuild import Commit
+from hullcheck.extract.compose.load import load_compose_project
+from hullcheck.extract.dockerfile.parse import extract_dockerfile
 from hullcheck.redact import MARKER, redact_text, redact_value
 
 MALFORMED_COMPOSE = [

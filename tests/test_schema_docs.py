@@ -16,7 +16,7 @@ import pytest
 
 from hullcheck.audit import run_audit
 from hullcheck.config import load_config
-from hullcheck.demo import create_demo_org
+from hullcheck.demo.org import create_demo_org
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "schema.md"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from hullcheck.paths import sql_dir
+from hullcheck.assets import sql_dir
 from hullcheck.store import Store
 
 

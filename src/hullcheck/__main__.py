@@ -1,3 +1,3 @@
-from hullcheck.cli import main
+from hullcheck.cli.app import main
 
 main()

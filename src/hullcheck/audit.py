@@ -19,14 +19,14 @@ from pathlib import Path
 
 from hullcheck import __version__
 from hullcheck.config import Config
-from hullcheck.crawl import CrawlContext, KnownBlob, RepoResult, crawl_repo, expand_git_sources
+from hullcheck.crawl.git import CrawlContext, KnownBlob, RepoResult, crawl_repo, expand_git_sources
+from hullcheck.crawl.writer import BatchWriter, write_registry
 from hullcheck.extract import COMMIT_VERSION
-from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
-from hullcheck.extract.layer_scan import LAYER_SCAN_VERSION, FileRow, LayerScan
+from hullcheck.extract.dockerfile.parse import EXTRACTOR_VERSION as DOCKERFILE_VERSION
+from hullcheck.extract.image.layer_scan import LAYER_SCAN_VERSION, FileRow, LayerScan
 from hullcheck.extract.signals import SIGNALS_VERSION
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.store import Store
-from hullcheck.writer import BatchWriter, write_registry
 
 
 @dataclass
@@ -126,7 +126,7 @@ def run_audit(
 def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSummary) -> None:
     if not cfg.registries and not cfg.layouts:
         return
-    from hullcheck.registry_crawl import crawl_layout, crawl_registry  # HTTP stack only when registries are audited
+    from hullcheck.crawl.registry import crawl_layout, crawl_registry  # HTTP stack only when registries are audited
 
     known = {row[0] for row in store.query_file("known_image_digests")}
     layouts: list[Path] = []
@@ -173,7 +173,7 @@ def _layer_loader(store: Store):  # type: ignore[no-untyped-def]
 
 
 def _sql(name: str) -> str:
-    from hullcheck.paths import read_sql
+    from hullcheck.assets import read_sql
 
     return read_sql(f"queries/{name}.sql")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from hullcheck.paths import read_sql, sql_dir
+from hullcheck.assets import read_sql, sql_dir
 
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")

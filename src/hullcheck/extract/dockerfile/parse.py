@@ -15,8 +15,9 @@ import re
 
 import dockerfile as bk
 
-from hullcheck.extract.dockerfile_checks import InstructionError, check_instruction
-from hullcheck.extract.dockerfile_rows import (
+from hullcheck.extract.dockerfile.checks import InstructionError, check_instruction
+from hullcheck.extract.dockerfile.packages import cache_cleaned, installs_in
+from hullcheck.extract.dockerfile.rows import (
     CopyRow,
     DockerfileFacts,
     DockerfileRow,
@@ -25,10 +26,9 @@ from hullcheck.extract.dockerfile_rows import (
     StageRow,
     VarRow,
 )
-from hullcheck.extract.dockerfile_text import DockerfileError, decode, escape_directive_first, parse_directives
-from hullcheck.extract.imageref import InvalidReference, parse_image_ref
-from hullcheck.extract.packages import cache_cleaned, installs_in
-from hullcheck.extract.shellwords import UnsetVariable, expand, split_commands, unquote
+from hullcheck.extract.dockerfile.shellwords import UnsetVariable, expand, split_commands, unquote
+from hullcheck.extract.dockerfile.text import DockerfileError, decode, escape_directive_first, parse_directives
+from hullcheck.extract.image.ref import InvalidReference, parse_image_ref
 from hullcheck.redact import MARKER, redact_text, redact_value
 
 EXTRACTOR_VERSION = 1

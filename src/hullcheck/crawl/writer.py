@@ -7,18 +7,18 @@ from dataclasses import asdict, astuple, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hullcheck.crawl import RepoResult
+from hullcheck.assets import read_sql
+from hullcheck.crawl.git import RepoResult
 from hullcheck.extract import COMMIT_VERSION
-from hullcheck.extract.compose_rows import ComposeFacts
-from hullcheck.extract.dockerfile import EXTRACTOR_VERSION as DOCKERFILE_VERSION
-from hullcheck.extract.dockerfile_rows import DockerfileFacts
-from hullcheck.extract.layer_scan import LAYER_SCAN_VERSION
+from hullcheck.extract.compose.rows import ComposeFacts
+from hullcheck.extract.dockerfile.parse import EXTRACTOR_VERSION as DOCKERFILE_VERSION
+from hullcheck.extract.dockerfile.rows import DockerfileFacts
+from hullcheck.extract.image.layer_scan import LAYER_SCAN_VERSION
 from hullcheck.extract.signals import SIGNALS_VERSION, SignalRow
-from hullcheck.paths import read_sql
 from hullcheck.store import Store
 
 if TYPE_CHECKING:  # the registry stack (requests, oras) loads only when registries are audited
-    from hullcheck.registry_crawl import RegistryResult
+    from hullcheck.crawl.registry import RegistryResult
 
 FLUSH_EVERY_SECONDS = 5.0
 _SNAPSHOT_COLUMNS = ("run_id", "repo", "url", "ref", "commit_sha", "committed_at", "status", "error", "blobs_read",

@@ -12,11 +12,11 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
-from hullcheck.extract.compose_merge import merge_mapping, rebase_service, repo_path, strip_tags
-from hullcheck.extract.compose_rows import ComposeFacts, ComposeProjectRow
-from hullcheck.extract.compose_services import MissingEnvFile, implicit_dependencies, service_row
-from hullcheck.extract.compose_yaml import ComposeYamlError, load_yaml
-from hullcheck.extract.interpolate import InterpolationError, interpolate_tree, parse_dotenv
+from hullcheck.extract.compose.interpolate import InterpolationError, interpolate_tree, parse_dotenv
+from hullcheck.extract.compose.merge import merge_mapping, rebase_service, repo_path, strip_tags
+from hullcheck.extract.compose.rows import ComposeFacts, ComposeProjectRow
+from hullcheck.extract.compose.services import MissingEnvFile, implicit_dependencies, service_row
+from hullcheck.extract.compose.yaml_nodes import ComposeYamlError, load_yaml
 from hullcheck.redact import redact_text
 
 Reader = Callable[[str], bytes | None]

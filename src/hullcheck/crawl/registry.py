@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hullcheck.config import RegistrySource
-from hullcheck.extract.image import (
+from hullcheck.extract.image.layer_scan import FilesSummary, LayerScan, LayerScanError, scan_layer, summarize
+from hullcheck.extract.image.manifest import (
     MANIFEST_MEDIA_TYPES,
     ConfigFacts,
     ImageFormatError,
@@ -25,7 +26,6 @@ from hullcheck.extract.image import (
     parse_config,
     parse_manifest,
 )
-from hullcheck.extract.layer_scan import FilesSummary, LayerScan, LayerScanError, scan_layer, summarize
 from hullcheck.redact import redact_text
 from hullcheck.sources.layout import LayoutSource
 from hullcheck.sources.registry import Fetched, RegistryClient, RegistryError

@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from hullcheck.extract.compose_yaml import Override, Reset
+from hullcheck.extract.compose.yaml_nodes import Override, Reset
 
 DEFAULT_CONTEXT = "x-hullcheck-default-context"
 

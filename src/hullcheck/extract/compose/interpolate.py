@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hullcheck.extract.compose_yaml import Override, Reset
+from hullcheck.extract.compose.yaml_nodes import Override, Reset
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 

@@ -15,14 +15,14 @@ from datetime import datetime
 from pathlib import Path
 
 from hullcheck.config import Config, ConfigError
-from hullcheck.crawl_compose import SIGNAL_KINDS, extract_projects
-from hullcheck.extract.compose_rows import ComposeFacts
-from hullcheck.extract.dockerfile import extract_dockerfile
-from hullcheck.extract.dockerfile_rows import DockerfileFacts
+from hullcheck.extract.compose.discover import SIGNAL_KINDS, extract_projects
+from hullcheck.extract.compose.rows import ComposeFacts
+from hullcheck.extract.dockerfile.parse import extract_dockerfile
+from hullcheck.extract.dockerfile.rows import DockerfileFacts
+from hullcheck.extract.files import READ_KINDS, classify, has_top_level_services, resolve_symlink
 from hullcheck.extract.signals import SignalRow, extract_signals
 from hullcheck.redact import redact_text
 from hullcheck.sources.git import GitMirrors, GitSourceError, RepoSpec, TreeEntry
-from hullcheck.sources.repo_files import READ_KINDS, classify, has_top_level_services, resolve_symlink
 
 SYMLINK_MODE = "120000"
 

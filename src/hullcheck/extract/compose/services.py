@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from hullcheck.extract.compose_merge import DEFAULT_CONTEXT, RepoPath, as_mapping, volume_long_form
-from hullcheck.extract.compose_rows import ComposeServiceRow, DependsOn, EnvVar, Port, Volume
-from hullcheck.extract.interpolate import parse_dotenv
+from hullcheck.extract.compose.interpolate import parse_dotenv
+from hullcheck.extract.compose.merge import DEFAULT_CONTEXT, RepoPath, as_mapping, volume_long_form
+from hullcheck.extract.compose.rows import ComposeServiceRow, DependsOn, EnvVar, Port, Volume
 from hullcheck.redact import redact_url, redact_value
 
 _UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3, "t": 1024**4}

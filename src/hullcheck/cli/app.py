@@ -68,7 +68,7 @@ def audit(
     Exit status: 0 when every repository was audited, 1 when some failed (the run is
     'partial' and says which), 2 on a config or fatal error.
     """
-    from hullcheck.audit_cli import run_audit_command
+    from hullcheck.cli.audit import run_audit_command
 
     when = _parse_date(as_of) if as_of else None
     raise typer.Exit(run_audit_command(config, when, only, quiet))
@@ -88,7 +88,7 @@ def sql(
     if fmt not in ("table", "csv", "json"):
         raise _fail(f"unknown format {fmt!r}: use table, csv or json")
     text = query if query is not None else _read_text(file)
-    from hullcheck.sqlcli import run_sql
+    from hullcheck.cli.sql import run_sql
 
     raise typer.Exit(run_sql(_database(config, database), text, fmt))
 
@@ -108,7 +108,7 @@ def runs(
     database: DatabaseOpt = None,
 ) -> None:
     """List audit runs, newest first, with their status and counts."""
-    from hullcheck.sqlcli import run_sql
+    from hullcheck.cli.sql import run_sql
 
     query = (
         "SELECT run_id, status, started_at, duration, as_of, repos_total, repos_extracted, repos_unchanged, "
@@ -122,13 +122,13 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to create the demo org.")] = Path("demo"),
 ) -> None:
     """Create a small demo organization (local git repos with history) and audit it."""
-    from hullcheck.audit_cli import run_audit_command
-    from hullcheck.demo import create_demo_org
+    from hullcheck.cli.audit import run_audit_command
+    from hullcheck.demo.org import create_demo_org
 
     config = create_demo_org(directory)
     typer.echo(f"demo org written to {directory}/ (config: {config})")
     code = run_audit_command(config, None, None, quiet=False)
-    from hullcheck.paths import sql_dir
+    from hullcheck.assets import sql_dir
 
     example = sql_dir() / "examples" / "base_images_by_count.sql"
     typer.echo(f"\nNext, ask it something:\n  {sys.argv[0]} sql -c {config} -f {example}")
@@ -136,7 +136,7 @@ def demo(
 
 
 def _registry_app() -> None:
-    from hullcheck.registry_cli import app as registry_app
+    from hullcheck.cli.registry import app as registry_app
 
     app.add_typer(registry_app, name="registry")
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from hullcheck.extract.imageref import InvalidReference, parse_image_ref
+from hullcheck.extract.image.ref import InvalidReference, parse_image_ref
 from hullcheck.sources.registry import INDEX_TYPES, RegistryClient, RegistryError
 
 app = typer.Typer(help="Read a registry the way `crane` does (catalog, ls, digest, manifest, config).",

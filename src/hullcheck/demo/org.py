@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hullcheck.demo_images import write_demo_layout
-from hullcheck.gitbuild import Commit, write_repo
+from hullcheck.demo.images import write_demo_layout
+from hullcheck.demo.gitbuild import Commit, write_repo
 
 _PAYMENTS_V1 = """\
 FROM python:3.12

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hullcheck.audit import AuditSummary, run_audit
 from hullcheck.config import ConfigError, load_config
-from hullcheck.crawl import RepoResult
+from hullcheck.crawl.git import RepoResult
 from hullcheck.store import StoreError
 
 

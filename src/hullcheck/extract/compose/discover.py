@@ -5,8 +5,8 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 
-from hullcheck.extract.compose import DEFAULT_FILES, load_compose_project
-from hullcheck.extract.compose_rows import ComposeFacts
+from hullcheck.extract.compose.load import DEFAULT_FILES, load_compose_project
+from hullcheck.extract.compose.rows import ComposeFacts
 
 SIGNAL_KINDS = frozenset({"script", "makefile", "ci"})
 _OVERRIDE_NAMES = {f"{n.rsplit('.', 1)[0]}.override.{n.rsplit('.', 1)[1]}" for n in DEFAULT_FILES}
