@@ -25,11 +25,11 @@ def audit_git_sources(config_path: str, as_of: str | None, only: list[str] | Non
     return {
         "run_id": summary.run_id,
         "status": summary.status,
-        "repos": summary.repos_total,
-        "extracted": summary.extracted,
-        "unchanged": summary.unchanged,
-        "failed": summary.failed,
-        "failures": summary.failures,
+        "repos": summary.git.total,
+        "extracted": summary.git.extracted,
+        "unchanged": summary.git.unchanged,
+        "failed": summary.git.failed,
+        "failures": summary.git.failures + summary.images.failures,
         "seconds": round(summary.seconds, 1),
     }
 

@@ -126,7 +126,7 @@ def test_unchanged_compose_costs_nothing_and_a_change_reloads_the_project(org: O
     cfg = org.config()
     run_audit(cfg)
     again = run_audit(cfg)
-    assert again.git.blobs_read == 0 and org.scalar("SELECT count(*) FROM compose_project_facts") == 1
+    assert again.git.stats.blobs_read == 0 and org.scalar("SELECT count(*) FROM compose_project_facts") == 1
     from hullcheck.demo.gitbuild import write_repo
 
     write_repo(path, [Commit(days_ago(1), {".env": "TAG=2\nCOMPOSE_PROFILES=x\n"})])

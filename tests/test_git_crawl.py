@@ -120,7 +120,7 @@ def test_partial_clone_over_file_url_fetches_only_the_blobs_that_matter(org: Org
     org.sources.append({"url": f"file://{path}"})
     cfg = org.config()
     summary = run_audit(cfg)
-    assert summary.status == "ok", summary.failures
+    assert summary.status == "ok", summary.git.failures
     mirror = next((cfg.cache_path / "git").glob("big-*.git"))
     assert "promisor = true" in (mirror / "config").read_text()
     missing = git(mirror, "rev-list", "--objects", "--missing=print", "--no-walk", "HEAD")
@@ -128,7 +128,7 @@ def test_partial_clone_over_file_url_fetches_only_the_blobs_that_matter(org: Org
     tree = {line.split()[3]: line.split()[2] for line in git(mirror, "ls-tree", "-r", "HEAD").splitlines()}
     assert tree["data/blob.bin"] in missing_shas and tree["src/a.py"] in missing_shas
     assert tree["Dockerfile"] not in missing_shas
-    assert summary.git.blobs_prefetched == 1 and summary.git.blobs_read == 1
+    assert summary.git.stats.blobs_prefetched == 1 and summary.git.stats.blobs_read == 1
 
 
 def test_symlinks_are_recorded_followed_inside_and_never_outside(org: Org) -> None:

@@ -68,7 +68,7 @@ def test_no_change_rerun_reads_no_blob_and_adds_only_observations(
         org.sources = [{"url": f"{base}/svc-{i:02d}{suffix}", "name": f"svc-{i:02d}"} for i in range(4)]
     cfg = org.config()
     first = run_audit(cfg)
-    assert first.extracted == 4 and first.git.blobs_read == 8, first.failures
+    assert first.git.extracted == 4 and first.git.stats.blobs_read == 8, first.git.failures
     before = _counts(org)
 
     trace = org.root / "trace.txt"
@@ -77,12 +77,12 @@ def test_no_change_rerun_reads_no_blob_and_adds_only_observations(
         second = run_audit(cfg)
     finally:
         del os.environ["GIT_TRACE"]
-    assert second.status == "ok" and second.unchanged == 4 and second.extracted == 0, second.failures
-    assert second.git.blobs_read == 0 and second.git.fetches == 0 and second.git.clones == 0
+    assert second.status == "ok" and second.git.unchanged == 4 and second.git.extracted == 0, second.git.failures
+    assert second.git.stats.blobs_read == 0 and second.git.stats.fetches == 0 and second.git.stats.clones == 0
     lines = trace.read_text().splitlines() if trace.exists() else []
     server_side = ("upload-pack", "http-backend")  # the test's own HTTP server traces too
     built_ins = [c for c in lines if "trace: built-in: git" in c and not any(s in c for s in server_side)]
-    assert second.git.processes == git_processes == len(built_ins)
+    assert second.git.stats.processes == git_processes == len(built_ins)
     assert all("ls-remote" in c for c in built_ins), built_ins
 
     after = _counts(org)
@@ -99,11 +99,11 @@ def test_a_change_in_one_repo_rereads_only_that_repo(org: Org) -> None:
     run_audit(cfg)
     write_repo(org.repos / "svc-02", [Commit(days_ago(1), {"Dockerfile": "FROM python:3.13-slim\n"})])
     summary = run_audit(cfg)
-    assert (summary.extracted, summary.unchanged) == (1, 3)
+    assert (summary.git.extracted, summary.git.unchanged) == (1, 3)
     # the new Dockerfile, and the unchanged Compose file again: Compose projects span files and are
     # extracted per commit (read again from the local mirror; only blobs the mirror lacks are fetched)
-    assert summary.git.blobs_read == 2
-    assert summary.git.fetches == 1 and summary.git.clones == 0
+    assert summary.git.stats.blobs_read == 2
+    assert summary.git.stats.fetches == 1 and summary.git.stats.clones == 0
     assert org.query("SELECT repo, base_tag FROM latest_dockerfile_stages WHERE repo = 'svc-02'") == [
         ("svc-02", "3.13-slim")
     ]
@@ -156,7 +156,7 @@ def test_sigkill_mid_audit_leaves_earlier_runs_and_latest_views_intact(org: Org)
     assert org.scalar("SELECT count(*) FROM repo_snapshots WHERE run_id = 2") == 0
 
     summary = run_audit(cfg)
-    assert summary.status == "ok" and summary.repos_total == n
+    assert summary.status == "ok" and summary.git.total == n
     statuses = dict(org.query("SELECT run_id, status FROM runs"))
     assert statuses == {1: "ok", 2: "failed", 3: "ok"}
     assert "abandoned" in str(org.scalar("SELECT message FROM runs WHERE run_id = 2"))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hullcheck.crawl.registry import _is_platform_image
+from hullcheck.crawl.registry import is_platform_image
 from hullcheck.extract.image.layer_scan import LayerScanError, scan_layer, summarize
 from hullcheck.extract.image.manifest import parse_manifest
 
@@ -72,4 +72,4 @@ def test_attestations_in_an_index_are_not_images() -> None:
         ],
     }  # fmt: skip
     facts = parse_manifest(json.dumps(index).encode(), "sha256:" + "d" * 64)
-    assert [c.architecture for c in facts.children if _is_platform_image(c)] == ["amd64"]
+    assert [c.architecture for c in facts.children if is_platform_image(c)] == ["amd64"]

@@ -35,7 +35,7 @@ def _skopeo(*args: str) -> bytes:
 @pytest.fixture(scope="module")
 def crawled(pushed_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     summary, con = _audit(tmp_path_factory.mktemp("crawl"), {"url": pushed_registry.host, "layer_scan": True})
-    assert summary.status == "ok", summary.registry_failures
+    assert summary.status == "ok", summary.images.failures
     return con
 
 
@@ -130,7 +130,7 @@ def test_incremental_recrawl_makes_only_catalog_tags_and_head_requests(
     assert first.status == "ok" and proxy.manifest_gets > 0 and proxy.blob_gets > 0
     proxy.reset()
     second, con = _audit(tmp_path, {"url": proxy.host})
-    assert second.status == "ok" and second.tags_new == 0
+    assert second.status == "ok" and second.images.tags_new == 0
     assert proxy.manifest_gets == 0 and proxy.blob_gets == 0
     assert proxy.manifest_heads == len(pushed_registry.pushed)
     kinds = {e.kind for e in proxy.log}
@@ -144,7 +144,7 @@ def test_transient_errors_are_retried(pushed_registry: Registry, registry_proxy:
     proxy = registry_proxy(pushed_registry)
     proxy.fail_next(2, status=503, retry_after="0")
     summary, _ = _audit(tmp_path, {"url": proxy.host, "repositories": ["test/single"]})
-    assert summary.status == "ok" and summary.tags_new == 1 and summary.registry_requests["GET tags"] == 3
+    assert summary.status == "ok" and summary.images.tags_new == 1 and summary.images.requests["GET tags"] == 3
     assert sum(1 for e in proxy.log if e.injected) == 2  # two 503s answered, then retried through
 
 
@@ -185,7 +185,7 @@ def test_basic_auth_from_config_and_from_the_docker_config(
     monkeypatch.setenv("REG_PASS", basic_registry.password or "")
     creds = {"username_env": "REG_USER", "password_env": "REG_PASS"}
     ok, _ = _audit(_mk(tmp_path / "a"), {"url": basic_registry.host, "credentials": creds})
-    assert ok.status == "ok" and ok.tags_new == 1
+    assert ok.status == "ok" and ok.images.tags_new == 1
     docker_config = tmp_path / "docker"
     docker_config.mkdir()
     auth = f"{basic_registry.username}:{basic_registry.password}".encode()
@@ -196,7 +196,7 @@ def test_basic_auth_from_config_and_from_the_docker_config(
     )
     monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
     keychain, _ = _audit(_mk(tmp_path / "b"), {"url": basic_registry.host})
-    assert keychain.status == "ok" and keychain.tags_new == 1
+    assert keychain.status == "ok" and keychain.images.tags_new == 1
 
 
 def test_wrong_credentials_give_a_clear_error(
@@ -221,7 +221,7 @@ def test_bearer_tokens_are_reused(token_registry: Registry, tmp_path: Path, monk
     before = token_registry.token_requests
     creds = {"username_env": "REG_USER", "password_env": "REG_PASS"}
     summary, _ = _audit(tmp_path, {"url": token_registry.host, "repositories": ["team/app"], "credentials": creds})
-    assert summary.status == "ok" and summary.tags_new == 3
+    assert summary.status == "ok" and summary.images.tags_new == 3
     assert token_registry.token_requests - before == 1  # one token for the repository's pull scope, reused
 
 
@@ -235,7 +235,7 @@ def test_image_layouts_on_disk(tmp_path: Path) -> None:
     cfg = tmp_path / "hullcheck.yaml"
     cfg.write_text(yaml.safe_dump({"database": "h.duckdb", "layouts": [{"path": "layout"}, {"path": "*.tar"}]}))
     summary = run_audit(load_config(cfg))
-    assert summary.status == "ok", summary.registry_failures
+    assert summary.status == "ok", summary.images.failures
     con = duckdb.connect(str(tmp_path / "h.duckdb"), read_only=True)
     rows = con.execute("SELECT repository, tag, kind FROM images ORDER BY ALL").fetchall()
     assert rows == [("acme/saved", "3.0", "manifest"), ("acme/single", "2.0", "manifest"),
@@ -318,7 +318,7 @@ def test_turning_layer_scan_on_scans_images_already_known(pushed_registry: Regis
     assert con.execute("SELECT count(*) FROM image_files_summary").fetchone() == (0,)
     con.close()
     second, con = _audit(tmp_path, {"url": pushed_registry.host, "repositories": repos, "layer_scan": True})
-    assert second.status == "ok" and second.tags_new == 0  # nothing new: the digests are known
+    assert second.status == "ok" and second.images.tags_new == 0  # nothing new: the digests are known
     platforms = con.execute("SELECT count(*) FROM latest_image_manifests").fetchone()
     assert con.execute("SELECT count(*) FROM latest_image_files_summary").fetchone() == platforms
 

@@ -77,7 +77,7 @@ def test_odd_file_names_and_credentials_in_urls(org: Org, smart_http: str) -> No
     org.sources = [{"url": f"{smart_http.replace('http://', 'http://deploy:s3cr3t-pw@')}/names/.git", "name": "names"}]
     cfg = org.config()
     summary = run_audit(cfg)
-    assert summary.status == "ok", summary.failures
+    assert summary.status == "ok", summary.git.failures
     paths = {r[0] for r in org.query("SELECT path FROM latest_dockerfiles")}
     assert paths == {"Dockerfile-prod", "Dockerfile_dev"}
     mirror_config = next((cfg.cache_path / "git").glob("names-*.git")).joinpath("config").read_text()
@@ -94,7 +94,7 @@ def test_non_utf8_file_name_does_not_fail_the_repository(org: Org) -> None:
     subprocess.run(["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "odd name"],
                    check=True)  # fmt: skip
     summary = run_audit(org.config())
-    assert summary.status == "ok", summary.failures
+    assert summary.status == "ok", summary.git.failures
 
 
 def test_one_url_twice_with_different_refs_needs_names(org: Org) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -17,32 +18,38 @@ def test_migrations_apply_once_and_record_the_schema_version(tmp_path: Path) -> 
     newest = max(int(p.name.split("_")[0]) for p in (sql_dir() / "schema").glob("*.sql"))
     with Store.open(db) as store:
         assert store.schema_version() == newest
-        applied = store.con.execute("SELECT version, name FROM schema_migrations").fetchall()
+        applied = store.ad_hoc("SELECT version, name FROM schema_migrations").rows
     with Store.open(db) as store:  # reopening applies nothing twice
-        assert store.con.execute("SELECT version, name FROM schema_migrations").fetchall() == applied
-        assert store.con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+        assert store.ad_hoc("SELECT version, name FROM schema_migrations").rows == applied
+        assert store.ad_hoc("SELECT count(*) FROM runs").rows[0] == (0,)
 
 
 def test_views_are_recreated_when_their_sql_changes(tmp_path: Path) -> None:
     db = tmp_path / "h.duckdb"
     with Store.open(db) as store:
-        store.con.execute("DROP VIEW latest_dockerfile_copies")
+        store.ad_hoc("DROP VIEW latest_dockerfile_copies")
     with Store.open(db) as store:  # same SQL: not recreated (start-up stays cheap)
-        views = {r[0] for r in store.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        views = {r[0] for r in store.ad_hoc("SELECT view_name FROM duckdb_views() WHERE NOT internal").rows}
         assert "latest_dockerfile_copies" not in views
-        store.con.execute("UPDATE hullcheck_meta SET value = 'stale' WHERE key = 'views_hash'")
+        store.ad_hoc("UPDATE hullcheck_meta SET value = 'stale' WHERE key = 'views_hash'")
     with Store.open(db) as store:
-        views = {r[0] for r in store.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        views = {r[0] for r in store.ad_hoc("SELECT view_name FROM duckdb_views() WHERE NOT internal").rows}
         assert "latest_dockerfile_copies" in views
+
+
+@dataclass
+class _Row:
+    a: str
+    b: list[int]
 
 
 def test_insert_binds_values_and_refuses_unsafe_identifiers(tmp_path: Path) -> None:
     with Store.open(tmp_path / "h.duckdb") as store:
-        store.con.execute("CREATE TABLE t (a VARCHAR, b INTEGER[])")
-        n = store.insert("t", [("x'); DROP TABLE t; --", [1, 2])] * 3000, ["a", "b"])
-        assert n == 3000 and store.con.execute("SELECT count(DISTINCT a) FROM t").fetchone() == (1,)
+        store.ad_hoc("CREATE TABLE t (a VARCHAR, b INTEGER[])")
+        n = store.insert("t", [_Row("x'); DROP TABLE t; --", [1, 2])] * 3000)
+        assert n == 3000 and store.ad_hoc("SELECT count(DISTINCT a) FROM t").rows[0] == (1,)
         try:
-            store.insert("t; DROP TABLE t", [("a", [1])], ["a", "b"])
+            store.insert("t; DROP TABLE t", [_Row("a", [1])])
         except ValueError as e:
             assert "unsafe identifier" in str(e)
         else:

@@ -1,15 +1,17 @@
-"""One audit run: crawl every repository in parallel, write what changed, commit the run.
+"""One audit run, as stage functions: begin → crawl git → crawl images → finish.
 
-A run becomes visible (status ok/partial) in one final UPDATE; until then the public
-views ignore it, so a killed run never shows up half. Rows are written in batches of
-whole repositories, each batch in one transaction, so a commit marked as extracted
-always has its files and facts.
+`run_audit` reads as the table of contents; each stage is a plain function that a
+scheduler can wrap on its own (the per-repository and per-image-source work are
+`crawl.git.crawl_repo` and `crawl_image_source`, safe to call from many threads).
+
+A run becomes visible (status ok/partial) in one final UPDATE; until then the public views
+ignore it, so a killed run never shows up half. Git rows are written in batches of whole
+repositories, each batch in one transaction, so a commit marked as extracted always has its
+files and facts; each image source is written in one transaction.
 """
 
 from __future__ import annotations
 
-import glob
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -18,22 +20,23 @@ from datetime import datetime
 from pathlib import Path
 
 from hullcheck import __version__
-from hullcheck.config import Config
-from hullcheck.crawl.git import CrawlContext, KnownBlob, RepoResult, crawl_repo, expand_git_sources
-from hullcheck.crawl.writer import BatchWriter, write_registry
-from hullcheck.extract import COMMIT_VERSION
-from hullcheck.extract.dockerfile.parse import EXTRACTOR_VERSION as DOCKERFILE_VERSION
-from hullcheck.extract.image.layer_scan import LAYER_SCAN_VERSION, FileRow, LayerScan
-from hullcheck.extract.signals import SIGNALS_VERSION
+from hullcheck.config import Config, RegistrySource
+from hullcheck.crawl import known as known_facts
+from hullcheck.crawl.git import GitCrawl, crawl_repo
+from hullcheck.crawl.known import KnownImages
+from hullcheck.crawl.rows import ImageResult, RepoResult
+from hullcheck.crawl.writer import GitWriter, write_images
+from hullcheck.extract.files import FileKind
 from hullcheck.sources.git import GitMirrors, GitStats
+from hullcheck.sources.specs import RepoSpec
 from hullcheck.store import Store
+
+ProgressFn = Callable[[RepoResult, int, int], None]
 
 
 @dataclass
-class AuditSummary:
-    run_id: int
-    status: str = "running"
-    repos_total: int = 0
+class GitSummary:
+    total: int = 0
     extracted: int = 0
     unchanged: int = 0
     empty: int = 0
@@ -41,21 +44,49 @@ class AuditSummary:
     files: int = 0
     dockerfiles: int = 0
     stages: int = 0
-    seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
-    git: GitStats = field(default_factory=GitStats)
-    registries: int = 0
+    stats: GitStats = field(default_factory=GitStats)  # what the mirrors did (processes, fetches, blobs read)
+
+    def count(self, result: RepoResult) -> None:
+        status = result.snapshot.status
+        if status in ("extracted", "unchanged", "empty"):
+            setattr(self, status, getattr(self, status) + 1)
+        else:
+            self.failed += 1
+            self.failures.append(f"{result.snapshot.repo}: {result.snapshot.error}")
+        self.files += len(result.rows.files)
+        self.dockerfiles += sum(1 for f in result.rows.files if f.kind == FileKind.DOCKERFILE)
+        self.stages += sum(len(f.stages) for f in result.rows.dockerfiles.values())
+
+
+@dataclass
+class ImageSummary:
+    sources: int = 0
     tags_seen: int = 0
     tags_new: int = 0
-    registry_failures: list[str] = field(default_factory=list)
-    registry_requests: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+
+    def count(self, result: ImageResult) -> None:
+        self.sources += 1
+        self.tags_seen += sum(1 for t in result.tags if t.tag is not None and t.status != "failed")
+        self.tags_new += sum(1 for t in result.tags if t.status == "new")
+        self.failures += [t.error or "failed" for t in result.tags if t.status == "failed"]
+        for k, v in result.requests.items():
+            self.requests[k] = self.requests.get(k, 0) + v
+
+
+@dataclass
+class AuditSummary:
+    run_id: int
+    status: str = "running"  # running | ok | partial | failed
+    git: GitSummary = field(default_factory=GitSummary)
+    images: ImageSummary = field(default_factory=ImageSummary)
+    seconds: float = 0.0
 
     @property
     def exit_code(self) -> int:
         return {"ok": 0, "partial": 1}.get(self.status, 2)
-
-
-ProgressFn = Callable[[RepoResult, int, int], None]
 
 
 def run_audit(
@@ -64,145 +95,55 @@ def run_audit(
     only: list[str] | None = None,
     progress: ProgressFn | None = None,
 ) -> AuditSummary:
-    specs = expand_git_sources(cfg, only)  # config problems surface before a run is recorded
+    specs = cfg.select_repos(only)  # config problems surface before a run is recorded
     started = time.monotonic()
     with Store.open(cfg.database_path) as store:
-        store.con.execute(_sql("abandon_running"))
-        run_id = int(
-            store.query_file(
-                "begin_run",
-                [
-                    as_of,
-                    cfg.source_hash,
-                    str(cfg.source_path or ""),
-                    __version__,
-                    only or None,
-                ],
-            )[0][0]
-        )
-        summary = AuditSummary(run_id=run_id, repos_total=len(specs))
+        summary = AuditSummary(begin_run(store, cfg, as_of, only))
         try:
-            _crawl_all(cfg, store, run_id, specs, as_of, summary, progress)
+            summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress)
             if as_of is None and not only:  # registries have no history to backfill; --only names git repos
-                _crawl_registries(cfg, store, run_id, summary)
+                summary.images = crawl_images(store, summary.run_id, cfg)
         except BaseException as e:
             summary.status = "failed"
-            store.con.execute(
-                _sql("finish_run"),
-                [
-                    "failed",
-                    summary.repos_total,
-                    summary.extracted,
-                    summary.unchanged,
-                    summary.failed,
-                    f"the audit stopped: {type(e).__name__}: {e}",
-                    run_id,
-                ],
-            )
+            fail_run(store, summary.run_id, summary.git, len(specs), e)
             raise
-        problems = []
-        if summary.failed:
-            problems.append(f"{summary.failed} of {summary.repos_total} repositories failed")
-        if summary.registry_failures:
-            problems.append(f"{len(summary.registry_failures)} registry, repository or tag reads failed")
-        summary.status = "partial" if problems else "ok"
-        message = "; ".join(problems) or None
-        store.con.execute(
-            _sql("finish_run"),
-            [
-                summary.status,
-                summary.repos_total,
-                summary.extracted,
-                summary.unchanged,
-                summary.failed,
-                message,
-                run_id,
-            ],
-        )
+        summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _crawl_registries(cfg: Config, store: Store, run_id: int, summary: AuditSummary) -> None:
-    if not cfg.registries and not cfg.layouts:
-        return
-    from hullcheck.crawl.registry import crawl_layout, crawl_registry  # HTTP stack only when registries are audited
-
-    known = {row[0] for row in store.query_file("known_image_digests")}
-    layouts: list[Path] = []
-    for src in cfg.layouts:
-        pattern = str(cfg.resolve(Path(src.path)))
-        layouts += [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
-    loader = _layer_loader(store)
-    unsummarized = (
-        {row[0] for row in store.query_file("unsummarized_images")}
-        if any(src.layer_scan for src in cfg.registries)
-        else set()
-    )
-    jobs = [
-        (lambda s=src: crawl_registry(s, known, loader, set(store.query_file("seen_tags", [s.host])), unsummarized))
-        for src in cfg.registries
-    ]
-    jobs += [(lambda p=path: crawl_layout(p, known)) for path in layouts]
-    for job in jobs:
-        result = job()
-        write_registry(store, run_id, result)
-        known.update(result.manifests, result.configs)
-        summary.registries += 1
-        summary.tags_seen += sum(1 for t in result.tags if t.tag is not None and t.status != "failed")
-        summary.tags_new += sum(1 for t in result.tags if t.status == "new")
-        summary.registry_failures += [t.error or "failed" for t in result.tags if t.status == "failed"]
-        for k, v in result.requests.items():
-            summary.registry_requests[k] = summary.registry_requests.get(k, 0) + v
+# -- stages ---------------------------------------------------------------------------------------
+def begin_run(store: Store, cfg: Config, as_of: datetime | None, only: list[str] | None) -> int:
+    """Record a new run (invisible until finished); runs a killed process left 'running' become failed."""
+    store.execute("abandon_running")
+    params = [as_of, cfg.source_hash, str(cfg.source_path or ""), __version__, only or None]
+    return int(store.query("begin_run", params)[0][0])
 
 
-def _layer_loader(store: Store):  # type: ignore[no-untyped-def]
-    """Layers scanned on earlier nights, read back for new images that reuse them (thread-safe)."""
-    cursor, lock = store.con.cursor(), threading.Lock()
-    query = _sql("layer_files")
-
-    def load(digest: str) -> LayerScan | None:
-        with lock:
-            rows = cursor.execute(query, [digest, LAYER_SCAN_VERSION]).fetchall()
-        if not rows:
-            return None
-        files = [FileRow(*r[1:]) for r in rows if r[1] is not None]
-        return LayerScan(digest, rows[0][0], files)
-
-    return load
+def git_crawl(store: Store, cfg: Config, as_of: datetime | None) -> GitCrawl:
+    """What every repository's crawl of this run shares (read once from the database)."""
+    return GitCrawl(GitMirrors(cfg.cache_path, cfg.git_timeout_seconds), known_facts.known_git(store), as_of,
+                    cfg.max_file_bytes)  # fmt: skip
 
 
-def _sql(name: str) -> str:
-    from hullcheck.assets import read_sql
-
-    return read_sql(f"queries/{name}.sql")
-
-
-def _crawl_all(
-    cfg: Config,
+def crawl_git(
     store: Store,
     run_id: int,
-    specs: list,
+    cfg: Config,
+    specs: list[RepoSpec],
     as_of: datetime | None,
-    summary: AuditSummary,
-    progress: ProgressFn | None,
-) -> None:
-    known_commits = {(r, c): t for r, c, t in store.query_file("known_commits", [COMMIT_VERSION])}
-    known_blobs = {
-        row[0]: KnownBlob(*row[1:]) for row in store.query_file("known_blobs", [DOCKERFILE_VERSION, SIGNALS_VERSION])
-    }
-    mirrors = GitMirrors(cfg.cache_path, cfg.git_timeout_seconds)
-    summary.git = mirrors.stats
-    ctx = CrawlContext(mirrors, known_commits, known_blobs, as_of, cfg.max_file_bytes)
-    writer = BatchWriter(store, run_id, cfg.write_batch_repos)
-    done = 0
+    progress: ProgressFn | None = None,
+) -> GitSummary:
+    """Every repository crawled in parallel (`concurrency` threads), written in batches as they finish."""
+    ctx = git_crawl(store, cfg, as_of)
+    summary = GitSummary(total=len(specs), stats=ctx.mirrors.stats)
+    writer = GitWriter(store, run_id, cfg.write_batch_repos)
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="crawl")
     try:
         futures = [pool.submit(crawl_repo, spec, ctx) for spec in specs]
-        for fut in as_completed(futures):
+        for done, fut in enumerate(as_completed(futures), 1):
             result = fut.result()
-            done += 1
-            _count(summary, result)
+            summary.count(result)
             writer.add(result)
             if progress is not None:
                 progress(result, done, len(specs))
@@ -212,19 +153,64 @@ def _crawl_all(
         raise
     pool.shutdown(wait=True)
     writer.flush()
+    return summary
 
 
-def _count(summary: AuditSummary, result: RepoResult) -> None:
-    status = result.snapshot.status
-    if status == "extracted":
-        summary.extracted += 1
-    elif status == "unchanged":
-        summary.unchanged += 1
-    elif status == "empty":
-        summary.empty += 1
-    else:
-        summary.failed += 1
-        summary.failures.append(f"{result.snapshot.repo}: {result.snapshot.error}")
-    summary.files += len(result.files)
-    summary.dockerfiles += sum(1 for f in result.files if f.kind == "dockerfile")
-    summary.stages += sum(len(f.stages) for f in result.dockerfiles.values())
+ImageJob = RegistrySource | Path  # a configured registry, or a layout / archive on disk
+
+
+def image_jobs(cfg: Config) -> list[ImageJob]:
+    return [*cfg.registries, *cfg.layout_paths]
+
+
+def known_images(store: Store, cfg: Config) -> KnownImages:
+    """What the database knows of images; layer-scan state only when some registry scans layers."""
+    scans = any(src.layer_scan for src in cfg.registries)
+    return KnownImages(
+        known_facts.known_image_digests(store),
+        known_facts.unsummarized_images(store) if scans else set(),
+        known_facts.layer_loader(store),
+    )
+
+
+def crawl_image_source(store: Store, job: ImageJob, known: KnownImages) -> ImageResult:
+    """One registry or layout; never raises (failures are rows)."""
+    from hullcheck.crawl.registry import crawl_layout, crawl_registry  # the HTTP stack only when used
+
+    if isinstance(job, RegistrySource):
+        return crawl_registry(job, known, known_facts.seen_tags(store, job.host))
+    return crawl_layout(job, known)
+
+
+def crawl_images(store: Store, run_id: int, cfg: Config) -> ImageSummary:
+    """Each image source in turn, each written in one transaction; later sources skip digests earlier ones read."""
+    summary = ImageSummary()
+    jobs = image_jobs(cfg)
+    if not jobs:
+        return summary
+    known = known_images(store, cfg)
+    for job in jobs:
+        result = crawl_image_source(store, job, known)
+        write_images(store, run_id, result)
+        known.learn(result)
+        summary.count(result)
+    return summary
+
+
+def finish_run(store: Store, run_id: int, git: GitSummary, images: ImageSummary) -> str:
+    """Publish the run: one UPDATE makes it visible, `ok` or `partial` (with what went wrong)."""
+    problems = []
+    if git.failed:
+        problems.append(f"{git.failed} of {git.total} repositories failed")
+    if images.failures:
+        problems.append(f"{len(images.failures)} registry, repository or tag reads failed")
+    status = "partial" if problems else "ok"
+    params = [status, git.total, git.extracted, git.unchanged, git.failed, "; ".join(problems) or None, run_id]
+    store.execute("finish_run", params)
+    return status
+
+
+def fail_run(store: Store, run_id: int, git: GitSummary, total: int, error: BaseException) -> None:
+    """The run stopped (a signal, a store error): recorded as failed, never visible."""
+    message = f"the audit stopped: {type(error).__name__}: {error}"
+    store.execute("finish_run", ["failed", total, git.extracted, git.unchanged, git.failed, message, run_id])

@@ -1,21 +1,27 @@
-"""The org config (`hullcheck.yaml`): a pydantic model, and errors that name file, line and key."""
+"""The org config (`hullcheck.yaml`): a pydantic model, and errors that name file, line and key.
+
+Resolved once, at load time: relative paths against the config file's directory, globs of git
+sources and layouts into ready specs (`Config.git_repos`, `Config.layout_paths`), duplicate
+repository names refused. The rest of hullcheck never looks at a glob or a relative path.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from hullcheck.errors import ConfigError, ConfigNotFound
+from hullcheck.extract.files import DEFAULT_MAX_FILE_BYTES
+from hullcheck.sources.specs import RepoSpec, repo_name
 
 PROFILES = ("microservice", "monolith", "datascience", "tooling")
-DEFAULT_MAX_FILE_BYTES = 1024 * 1024
-
-
-class ConfigError(Exception):
-    """The config cannot be used; the message says where and why."""
 
 
 class _Model(BaseModel):
@@ -116,6 +122,8 @@ class Config(_Model):
     # Not part of the file: where it came from, to resolve relative paths and to stamp runs.
     source_path: Path | None = Field(None, exclude=True)
     source_hash: str = Field("", exclude=True)
+    _git_repos: list[RepoSpec] = PrivateAttr(default_factory=list)
+    _layout_paths: list[Path] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_team_names(self) -> Config:
@@ -131,6 +139,55 @@ class Config(_Model):
         if p.is_absolute() or self.source_path is None:
             return p
         return self.source_path.parent / p
+
+    def resolve_sources(self) -> None:
+        """Expand globs and relative paths into ready specs; refuse two repositories with one name."""
+        specs: list[RepoSpec] = []
+        for src in self.sources.git:
+            if src.url is not None:
+                url = src.url
+                if "://" not in url and not url.startswith("git@"):
+                    url = str(self.resolve(Path(url)))
+                specs.append(RepoSpec(src.name or repo_name(url), url, src.ref))
+            else:
+                pattern = str(self.resolve(Path(src.path_glob or "")))
+                for path in sorted(glob.glob(pattern)):
+                    if os.path.isfile(os.path.join(path, "HEAD")) or os.path.isdir(os.path.join(path, ".git")):
+                        specs.append(RepoSpec(repo_name(path), path, src.ref))
+        seen: dict[str, RepoSpec] = {}
+        for s in specs:
+            if s.name in seen and seen[s.name] != s:
+                first = seen[s.name]
+                raise ConfigError(
+                    f"two sources are both named '{s.name}' ({first.display_url} ref {first.ref or 'HEAD'} and "
+                    f"{s.display_url} ref {s.ref or 'HEAD'}); give one of them a `name:` in sources.git"
+                )
+            seen[s.name] = s
+        self._git_repos = list(seen.values())
+        layouts: list[Path] = []
+        for layout in self.layouts:
+            pattern = str(self.resolve(Path(layout.path)))
+            layouts += [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
+        self._layout_paths = layouts
+
+    @property
+    def git_repos(self) -> list[RepoSpec]:
+        """Every git repository the config names, with its report name."""
+        return self._git_repos
+
+    def select_repos(self, only: list[str] | None) -> list[RepoSpec]:
+        """The repositories to audit: all of them, or those whose name matches one of the `only` globs."""
+        if not only:
+            return self._git_repos
+        chosen = [s for s in self._git_repos if any(fnmatch.fnmatch(s.name, g) for g in only)]
+        if not chosen:
+            raise ConfigError(f"no configured repository matches --only {' '.join(only)}")
+        return chosen
+
+    @property
+    def layout_paths(self) -> list[Path]:
+        """Image layouts and archives on disk, globs expanded (a pattern matching nothing stays, to fail as a row)."""
+        return self._layout_paths
 
     @property
     def database_path(self) -> Path:
@@ -172,8 +229,11 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
-    """Validate config text; every problem is reported as `file:line: key: message`."""
+def parse_config(text: str, source: str = "<config>", path: Path | None = None) -> Config:
+    """Validate config text and resolve its sources; every problem is reported as `file:line: key: message`.
+
+    Relative paths are resolved against `path`'s directory (the config file), else the current one.
+    """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -202,6 +262,8 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             problems.append(f"{where}: {_format_loc(loc)}: {msg}")
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
     cfg.source_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
+    cfg.source_path = path.resolve() if path is not None else None
+    cfg.resolve_sources()
     return cfg
 
 
@@ -209,9 +271,7 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (pass --config, or run `hullcheck demo`)") from None
+        raise ConfigNotFound(f"{path}: no such config file (pass --config, or run `hullcheck demo`)") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read the config: {e}") from None
-    cfg = parse_config(text, str(path))
-    cfg.source_path = path.resolve()
-    return cfg
+    return parse_config(text, str(path), path)

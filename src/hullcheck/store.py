@@ -1,17 +1,30 @@
-"""The DuckDB store: one file, schema migrations from sql/schema/, public views from sql/views/."""
+"""The DuckDB store: one file, schema migrations from sql/schema/, public views from sql/views/.
+
+The only module that holds a DuckDB connection. Everything else goes through:
+- `transaction()`: a block that commits, or rolls back on any exception;
+- `query(name, params)` / `execute(name, params)`: the files of sql/queries/, parameters bound;
+- `insert(table, rows, **constant_columns)`: dataclass rows, columns taken from their fields;
+  `insert_groups` for rows that share constants per group (a blob's stages, a project's services);
+- `delete_where_in(table, column, values)`: the mechanical delete before facts are replaced;
+- `ad_hoc(sql)`: what `hullcheck sql` runs for a person, read-only.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import fields, is_dataclass
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from hullcheck.assets import read_sql, sql_dir
+from hullcheck.columns import is_stored
+from hullcheck.errors import DatabaseLocked, DatabaseMissing, StoreError
 
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -19,28 +32,32 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MAX_PARAMS = 20_000
 
 
-class StoreError(Exception):
-    """The database cannot be used; the message says why and what to do."""
-
-
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if read_only and not path.exists():
-        raise StoreError(f"{path}: no database yet (run `hullcheck audit` first)")
+        raise DatabaseMissing(f"{path}: no database yet (run `hullcheck audit` first)")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as e:
+        # DuckDB says "Could not set lock on file … Conflicting lock is held" and has no type for it:
+        # this is the one place that reads its message; everything above catches DatabaseLocked.
         if "lock" in str(e).lower():
-            raise StoreError(
+            raise DatabaseLocked(
                 f"{path}: the database is in use by another process (is an audit running?). "
                 "DuckDB allows one writer and no concurrent readers from other processes; try again when it ends."
             ) from None
         raise StoreError(f"{path}: cannot open the database: {e}") from None
 
 
+@dataclass
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
 class Store:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
-        self.con = con
+        self._con = con
         self.path = path
 
     @classmethod
@@ -51,7 +68,7 @@ class Store:
         return store
 
     def close(self) -> None:
-        self.con.close()
+        self._con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -59,34 +76,34 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
     # -- schema ---------------------------------------------------------------------
     def schema_version(self) -> int:
         try:
-            row = self.con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            return int(self.query("schema_version")[0][0] or 0)
         except duckdb.CatalogException:
             return 0
-        return int(row[0] or 0) if row else 0
 
     def migrate(self) -> None:
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-        )
-        self.con.execute("CREATE TABLE IF NOT EXISTS hullcheck_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        self._con.execute(read_sql("queries/create_meta_tables.sql"))
         current = self.schema_version()
         changed = False
         for path in sorted(sql_dir().joinpath("schema").glob("*.sql")):
             m = _MIGRATION.match(path.name)
             if not m or int(m.group(1)) <= current:
                 continue
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                self.con.execute(path.read_text(encoding="utf-8"))
-                self.con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [int(m.group(1)), path.name])
-                self.con.execute("COMMIT")
-            except Exception:
-                self.con.execute("ROLLBACK")
-                raise
+            with self.transaction():
+                self._con.execute(path.read_text(encoding="utf-8"))
+                self.execute("record_migration", [int(m.group(1)), path.name])
             changed = True
         self._refresh_views(force=changed)
 
@@ -95,38 +112,93 @@ class Store:
         files = sorted(sql_dir().joinpath("views").glob("*.sql"))
         text = "\n".join(p.read_text(encoding="utf-8") for p in files)
         digest = hashlib.sha256(text.encode()).hexdigest()
-        row = self.con.execute("SELECT value FROM hullcheck_meta WHERE key = 'views_hash'").fetchone()
-        if not force and row and row[0] == digest:
+        row = self.query("views_hash")
+        if not force and row and row[0][0] == digest:
             return
-        self.con.execute("BEGIN TRANSACTION")
-        for p in files:
-            self.con.execute(p.read_text(encoding="utf-8"))
-        self.con.execute("INSERT OR REPLACE INTO hullcheck_meta VALUES ('views_hash', ?)", [digest])
-        self.con.execute("COMMIT")
+        with self.transaction():
+            for p in files:
+                self._con.execute(p.read_text(encoding="utf-8"))
+            self.execute("record_views_hash", [digest])
 
-    # -- queries ----------------------------------------------------------------------
-    def query_file(self, name: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.con.execute(read_sql(f"queries/{name}.sql"), list(params)).fetchall()
+    # -- named queries ------------------------------------------------------------------
+    def query(self, name: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of sql/queries/<name>.sql."""
+        return self._con.execute(read_sql(f"queries/{name}.sql"), list(params)).fetchall()
 
-    def insert(
-        self, table: str, rows: Iterable[Any], columns: Sequence[str] | None = None, or_replace: bool = False
+    def execute(self, name: str, params: Sequence[Any] = ()) -> None:
+        """Run sql/queries/<name>.sql for its effect."""
+        self._con.execute(read_sql(f"queries/{name}.sql"), list(params))
+
+    def concurrent_query(self, name: str) -> Callable[[Sequence[Any]], list[tuple[Any, ...]]]:
+        """sql/queries/<name>.sql as a function that threads may call while the store writes."""
+        cursor, lock, text = self._con.cursor(), threading.Lock(), read_sql(f"queries/{name}.sql")
+
+        def run(params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            with lock:
+                return cursor.execute(text, list(params)).fetchall()
+
+        return run
+
+    def ad_hoc(self, sql: str) -> Result:
+        """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store); errors are DuckDB's."""
+        cur = self._con.execute(sql)
+        if cur.description is None:
+            return Result([], [])
+        return Result([d[0] for d in cur.description], cur.fetchall())
+
+    # -- mechanical writes ---------------------------------------------------------------
+    def insert(self, table: str, rows: Iterable[Any], *, or_replace: bool = False, **constant_columns: Any) -> int:
+        """Insert dataclass rows (columns: their stored fields), each with `constant_columns` added."""
+        return self.insert_groups(table, [(constant_columns, list(rows))], or_replace=or_replace)
+
+    def insert_groups(
+        self,
+        table: str,
+        groups: Iterable[tuple[Mapping[str, Any], Sequence[Any]]],
+        *,
+        or_replace: bool = False,
     ) -> int:
-        """Insert dataclass instances or tuples, many rows per statement (executemany is row-at-a-time)."""
-        rows = list(rows)
-        if not rows:
-            return 0
+        """Insert groups of dataclass rows, each group with its own constant columns, in as few
+        statements as the parameter limit allows (a statement per group would cost a round trip each)."""
+        columns: list[str] | None = None
+        row_fields: list[str] = []
+        values: list[tuple[Any, ...]] = []
+        for constants, rows in groups:
+            if not rows:
+                continue
+            if columns is None:
+                if not is_dataclass(rows[0]):
+                    raise TypeError(f"rows for {table} must be dataclass instances")
+                row_fields = [f.name for f in fields(rows[0]) if is_stored(f.metadata)]
+                columns = [*constants, *row_fields]
+            head = tuple(constants.values())
+            values.extend((*head, *(_value(getattr(r, c)) for c in row_fields)) for r in rows)
         if columns is None:
-            if not is_dataclass(rows[0]):
-                raise TypeError("columns are required for tuple rows")
-            columns = [f.name for f in fields(rows[0])]
+            return 0
         if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
             raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code only
-        values = [tuple(getattr(r, c) for c in columns) if is_dataclass(r) else tuple(r) for r in rows]
         per_stmt = max(1, _MAX_PARAMS // len(columns))
         quoted = ", ".join(f'"{c}"' for c in columns)
-        head = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) VALUES "
+        head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) VALUES "
         one = "(" + ", ".join("?" * len(columns)) + ")"
         for i in range(0, len(values), per_stmt):
             chunk = values[i : i + per_stmt]
-            self.con.execute(head + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
+            self._con.execute(head_sql + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
         return len(values)
+
+    def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        """DELETE the rows whose `column` is one of `values` (facts about to be written again)."""
+        if not values:
+            return
+        if not _IDENT.match(table) or not _IDENT.match(column):
+            raise ValueError(f"unsafe identifier in {table}.{column}")
+        self._con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(values)])
+
+
+def _value(v: Any) -> Any:
+    """Nested rows (a list of env entries, a healthcheck) become DuckDB structs: dicts."""
+    if is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _value(getattr(v, f.name)) for f in fields(v)}
+    if isinstance(v, list) and v and is_dataclass(v[0]):
+        return [_value(x) for x in v]
+    return v

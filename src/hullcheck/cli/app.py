@@ -1,4 +1,5 @@
-"""The `hullcheck` command. Heavy modules are imported inside each command: start-up stays light."""
+"""The `hullcheck` command. Heavy modules are imported inside each command: start-up stays light
+(`hullcheck sql` never loads git, the HTTP stack or Prefect)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,17 @@ from typing import Annotated
 
 import typer
 
+from hullcheck.cli import registry
+from hullcheck.cli.common import EXIT_ERROR, ConfigOpt, DatabaseOpt, database_path, error, fail
+from hullcheck.errors import HullcheckError
+
 app = typer.Typer(
     help="Audit how an organization builds and ships its containers: git + registries -> DuckDB -> reports.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Org config file.", envvar="HULLCHECK_CONFIG", show_default=True)
-]
-DatabaseOpt = Annotated[
-    Path | None,
-    typer.Option("--database", "-d", help="DuckDB file; default: the one named in the config.", show_default=False),
-]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
+app.add_typer(registry.app, name="registry")
 
 
 def _parse_date(value: str) -> datetime:
@@ -37,17 +30,6 @@ def _parse_date(value: str) -> datetime:
         return parse_as_of(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an ISO timestamp") from None
-
-
-def _database(config: Path, database: Path | None) -> Path:
-    if database is not None:
-        return database
-    from hullcheck.config import ConfigError, load_config
-
-    try:
-        return load_config(config).database_path
-    except ConfigError as e:
-        raise _fail(str(e)) from None
 
 
 @app.command()
@@ -84,13 +66,13 @@ def sql(
 ) -> None:
     """Run ad-hoc SQL on the audit database (read-only). Examples live in sql/examples/."""
     if (query is None) == (file is None):
-        raise _fail("give either a query or --file FILE.sql")
+        raise fail("give either a query or --file FILE.sql")
     if fmt not in ("table", "csv", "json"):
-        raise _fail(f"unknown format {fmt!r}: use table, csv or json")
+        raise fail(f"unknown format {fmt!r}: use table, csv or json")
     text = query if query is not None else _read_text(file)
     from hullcheck.cli.sql import run_sql
 
-    raise typer.Exit(run_sql(_database(config, database), text, fmt))
+    raise typer.Exit(run_sql(database_path(config, database), text, fmt))
 
 
 def _read_text(path: Path | None) -> str:
@@ -98,7 +80,7 @@ def _read_text(path: Path | None) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as e:
-        raise _fail(f"{path}: {e.strerror}") from None
+        raise fail(f"{path}: {e.strerror}") from None
 
 
 @app.command()
@@ -108,13 +90,9 @@ def runs(
     database: DatabaseOpt = None,
 ) -> None:
     """List audit runs, newest first, with their status and counts."""
-    from hullcheck.cli.sql import run_sql
+    from hullcheck.cli.sql import list_runs
 
-    query = (
-        "SELECT run_id, status, started_at, duration, as_of, repos_total, repos_extracted, repos_unchanged, "
-        "repos_failed, message FROM runs ORDER BY run_id DESC LIMIT " + str(int(limit))
-    )
-    raise typer.Exit(run_sql(_database(config, database), query, "table"))
+    raise typer.Exit(list_runs(database_path(config, database), limit))
 
 
 @app.command()
@@ -122,32 +100,24 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to create the demo org.")] = Path("demo"),
 ) -> None:
     """Create a small demo organization (local git repos with history) and audit it."""
+    from hullcheck.assets import sql_dir
     from hullcheck.cli.audit import run_audit_command
-    from hullcheck.demo.org import create_demo_org
+    from hullcheck.demo import create_demo_org
 
     config = create_demo_org(directory)
     typer.echo(f"demo org written to {directory}/ (config: {config})")
     code = run_audit_command(config, None, None, quiet=False)
-    from hullcheck.assets import sql_dir
-
     example = sql_dir() / "examples" / "base_images_by_count.sql"
     typer.echo(f"\nNext, ask it something:\n  {sys.argv[0]} sql -c {config} -f {example}")
     raise typer.Exit(code)
 
 
-def _registry_app() -> None:
-    from hullcheck.cli.registry import app as registry_app
-
-    app.add_typer(registry_app, name="registry")
-
-
-if (len(sys.argv) > 1 and sys.argv[1] == "registry") or "--help" in sys.argv[1:2]:
-    _registry_app()  # imported only when used: `hullcheck audit` stays light
-
-
 def main() -> None:
     try:
         app()
+    except HullcheckError as e:
+        error(str(e))
+        sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

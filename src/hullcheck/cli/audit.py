@@ -8,17 +8,24 @@ from datetime import datetime
 from pathlib import Path
 
 from hullcheck.audit import AuditSummary, run_audit
-from hullcheck.config import ConfigError, load_config
-from hullcheck.crawl.git import RepoResult
-from hullcheck.store import StoreError
+from hullcheck.cli.common import EXIT_ERROR, error
+from hullcheck.config import Config, load_config
+from hullcheck.crawl.rows import RepoResult
+from hullcheck.errors import HullcheckError
+
+EXIT_STOPPED = 143  # 128 + SIGTERM, as shells report a job stopped by it
+
+
+class Stopped(Exception):
+    pass
 
 
 def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str] | None, quiet: bool) -> int:
     try:
         cfg = load_config(config_path)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except HullcheckError as e:
+        error(str(e))
+        return EXIT_ERROR
     interactive = sys.stderr.isatty() and not quiet
     signal.signal(signal.SIGTERM, _stop)  # schedulers stop jobs with SIGTERM: record the run as failed
     try:
@@ -26,18 +33,14 @@ def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str]
             summary = _with_progress_bar(cfg, as_of, only)
         else:
             summary = run_audit(cfg, as_of, only, None if quiet else _log_line)
-    except (ConfigError, StoreError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except HullcheckError as e:
+        error(str(e))
+        return EXIT_ERROR
     except Stopped as e:
         print(f"stopped: {e}; the run is recorded as failed and stays invisible in reports", file=sys.stderr)
-        return 143
+        return EXIT_STOPPED
     _print_summary(summary)
     return summary.exit_code
-
-
-class Stopped(Exception):
-    pass
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -50,7 +53,7 @@ def _log_line(result: RepoResult, done: int, total: int) -> None:
     print(f"[{done}/{total}] {s.repo}: {s.status} {detail}", file=sys.stderr, flush=True)
 
 
-def _with_progress_bar(cfg, as_of, only) -> AuditSummary:  # type: ignore[no-untyped-def]
+def _with_progress_bar(cfg: Config, as_of: datetime | None, only: list[str] | None) -> AuditSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -72,13 +75,13 @@ def _with_progress_bar(cfg, as_of, only) -> AuditSummary:  # type: ignore[no-unt
 
 
 def _print_summary(s: AuditSummary) -> None:
+    g, i = s.git, s.images
     print(
-        f"run {s.run_id}: {s.status} — {s.repos_total} repos: {s.extracted} extracted, {s.unchanged} unchanged, "
-        f"{s.empty} empty, {s.failed} failed; {s.files} files, {s.dockerfiles} Dockerfiles, {s.stages} stages; "
-        f"{s.git.blobs_read} blobs read; {s.seconds:.1f}s"
+        f"run {s.run_id}: {s.status} — {g.total} repos: {g.extracted} extracted, {g.unchanged} unchanged, "
+        f"{g.empty} empty, {g.failed} failed; {g.files} files, {g.dockerfiles} Dockerfiles, {g.stages} stages; "
+        f"{g.stats.blobs_read} blobs read; {s.seconds:.1f}s"
     )
-    if s.registries:
-        print(f"  {s.registries} image sources: {s.tags_seen} tags, {s.tags_new} new digests, "
-              f"{len(s.registry_failures)} failures")  # fmt: skip
-    for f in s.failures + s.registry_failures:
+    if i.sources:
+        print(f"  {i.sources} image sources: {i.tags_seen} tags, {i.tags_new} new digests, {len(i.failures)} failures")
+    for f in g.failures + i.failures:
         print(f"  failed: {f}")

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hullcheck.cli.common import fail
+from hullcheck.errors import RegistryError
+from hullcheck.extract.image.manifest import INDEX_MEDIA_TYPES
 from hullcheck.extract.image.ref import InvalidReference, parse_image_ref
-from hullcheck.sources.registry import INDEX_TYPES, RegistryClient, RegistryError
+
+if TYPE_CHECKING:  # the HTTP stack loads inside the commands, not when `hullcheck` starts
+    from hullcheck.sources.registry import RegistryClient
 
 app = typer.Typer(help="Read a registry the way `crane` does (catalog, ls, digest, manifest, config).",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -22,6 +27,8 @@ Insecure = Annotated[bool | None, typer.Option("--insecure", help="Plain HTTP (d
 
 
 def _client(registry: str, insecure: bool | None) -> RegistryClient:
+    from hullcheck.sources.registry import RegistryClient
+
     return RegistryClient(registry, insecure=insecure)
 
 
@@ -30,26 +37,14 @@ def _ref(ref: str) -> tuple[str, str, str]:
     try:
         parsed = parse_image_ref(ref)
     except InvalidReference as e:
-        raise _fail(f"{ref!r} is not an image reference: {e}") from None
+        raise fail(f"{ref!r} is not an image reference: {e}") from None
     return parsed.registry, parsed.repository, parsed.digest or parsed.tag or "latest"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(2)
-
-
-def _run(fn):  # type: ignore[no-untyped-def]
-    try:
-        return fn()
-    except RegistryError as e:
-        raise _fail(str(e)) from None
 
 
 @app.command()
 def catalog(registry: str, insecure: Insecure = None) -> None:
     """List the repositories of REGISTRY (host[:port]), one per line."""
-    for repo in _run(lambda: _client(registry, insecure).catalog()):
+    for repo in _client(registry, insecure).catalog():
         typer.echo(repo)
 
 
@@ -57,7 +52,7 @@ def catalog(registry: str, insecure: Insecure = None) -> None:
 def ls(repository: str, insecure: Insecure = None) -> None:
     """List the tags of REPOSITORY (host[:port]/name), one per line."""
     reg, repo, _ = _ref(repository)
-    for tag in _run(lambda: _client(reg, insecure).ls(repo)):
+    for tag in _client(reg, insecure).ls(repo):
         typer.echo(tag)
 
 
@@ -65,14 +60,14 @@ def ls(repository: str, insecure: Insecure = None) -> None:
 def digest(ref: str, insecure: Insecure = None) -> None:
     """Print the digest REF (host/name:tag) points to, from one HEAD request."""
     reg, repo, reference = _ref(ref)
-    typer.echo(_run(lambda: _client(reg, insecure).digest(repo, reference))[0])
+    typer.echo(_client(reg, insecure).digest(repo, reference)[0])
 
 
 @app.command()
 def manifest(ref: str, insecure: Insecure = None) -> None:
     """Print the manifest of REF exactly as the registry serves it (verified against its digest)."""
     reg, repo, reference = _ref(ref)
-    fetched = _run(lambda: _client(reg, insecure).manifest(repo, reference))
+    fetched = _client(reg, insecure).manifest(repo, reference)
     sys.stdout.buffer.write(fetched.data)
 
 
@@ -89,7 +84,7 @@ def config(
     def fetch() -> bytes:
         fetched = client.manifest(repo, reference)
         doc = json.loads(fetched.data)
-        if fetched.media_type in INDEX_TYPES or "manifests" in doc:
+        if fetched.media_type in INDEX_MEDIA_TYPES or "manifests" in doc:
             want = platform.split("/")
             for m in doc.get("manifests") or []:
                 p = m.get("platform") or {}
@@ -102,4 +97,4 @@ def config(
         cfg = doc["config"]
         return client.blob(repo, cfg["digest"], 4 * 1024 * 1024)
 
-    sys.stdout.buffer.write(_run(fetch))
+    sys.stdout.buffer.write(fetch())

@@ -1,4 +1,4 @@
-"""`hullcheck sql`: read-only queries with table, CSV or JSON output."""
+"""`hullcheck sql` and `hullcheck runs`: read-only queries with table, CSV or JSON output."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 
 import duckdb
 
-from hullcheck.store import StoreError, connect
+from hullcheck.cli.common import EXIT_ERROR, error
+from hullcheck.store import Result, Store
 
 
 def _jsonable(v: Any) -> Any:
@@ -26,22 +27,29 @@ def _jsonable(v: Any) -> Any:
 
 
 def run_sql(database: Path, query: str, fmt: str) -> int:
-    try:
-        con = connect(database, read_only=True)
-    except StoreError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
-        cur = con.execute(query)
-        if cur.description is None:
-            return 0
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-    except duckdb.Error as e:
-        print(f"error: {str(e).strip()}", file=sys.stderr)
-        return 2
-    finally:
-        con.close()
+    with Store.open(database, read_only=True) as store:
+        try:
+            result = store.ad_hoc(query)
+        except duckdb.Error as e:
+            error(str(e).strip())
+            return EXIT_ERROR
+    print_result(result, fmt)
+    return 0
+
+
+def list_runs(database: Path, limit: int) -> int:
+    with Store.open(database, read_only=True) as store:
+        rows = store.query("list_runs", [limit])
+    columns = ["run_id", "status", "started_at", "duration", "as_of", "repos_total", "repos_extracted",
+               "repos_unchanged", "repos_failed", "message"]  # fmt: skip
+    print_result(Result(columns, rows), "table")
+    return 0
+
+
+def print_result(result: Result, fmt: str) -> None:
+    columns, rows = result.columns, result.rows
+    if not columns:
+        return
     if fmt == "json":
         json.dump([{c: _jsonable(v) for c, v in zip(columns, r, strict=True)} for r in rows], sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -59,4 +67,3 @@ def run_sql(database: Path, query: str, fmt: str) -> int:
         # Piped output is for files and other programs: never truncate it to a terminal's width.
         Console(width=None if sys.stdout.isatty() else 100_000).print(table)
         print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
-    return 0

@@ -1,33 +1,26 @@
-"""Writing crawl results: whole repositories per transaction, facts once per content."""
+"""Writing crawl results: whole repositories per transaction, facts once per content.
+
+Columns come from the row dataclasses (`store.insert`); this module only decides which rows
+go to which table, what is replaced, and what belongs in one transaction.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, astuple, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from hullcheck.assets import read_sql
-from hullcheck.crawl.git import RepoResult
-from hullcheck.extract import COMMIT_VERSION
+from hullcheck.crawl.rows import CommitRow, ImageResult, LayerScanRow, RepoResult, SignalFileRow
+from hullcheck.extract import versions
 from hullcheck.extract.compose.rows import ComposeFacts
-from hullcheck.extract.dockerfile.parse import EXTRACTOR_VERSION as DOCKERFILE_VERSION
 from hullcheck.extract.dockerfile.rows import DockerfileFacts
-from hullcheck.extract.image.layer_scan import LAYER_SCAN_VERSION
-from hullcheck.extract.signals import SIGNALS_VERSION, SignalRow
+from hullcheck.extract.signals import SignalRow
 from hullcheck.store import Store
 
-if TYPE_CHECKING:  # the registry stack (requests, oras) loads only when registries are audited
-    from hullcheck.crawl.registry import RegistryResult
-
 FLUSH_EVERY_SECONDS = 5.0
-_SNAPSHOT_COLUMNS = ("run_id", "repo", "url", "ref", "commit_sha", "committed_at", "status", "error", "blobs_read",
-                     "duration_ms")  # fmt: skip
-_COMMIT_COLUMNS = ("repo", "commit_sha", "committed_at", "extractor_version", "extracted_at")
 _DF_TABLES = ("df_files", "df_stages", "df_instructions", "df_packages", "df_vars", "df_copies")
 
 
-class BatchWriter:
+class GitWriter:
     """Buffers whole repositories and writes each batch in one transaction, so a commit
     marked as extracted always has its files and facts."""
 
@@ -54,151 +47,90 @@ class BatchWriter:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        snapshots, commits, files, blobs, compose = [], [], [], [], []
+        commits, files, blobs, compose = [], [], [], []
         dockerfiles: dict[str, DockerfileFacts] = {}
         signals: dict[str, list[SignalRow]] = {}
         for r in batch:
             s = r.snapshot
-            snapshots.append((self.run_id, s.repo, s.url, s.ref, s.commit_sha, s.committed_at, s.status, s.error,
-                              s.blobs_read, s.duration_ms))  # fmt: skip
-            if r.new_commit:
-                commits.append((s.repo, s.commit_sha, s.committed_at, COMMIT_VERSION))
-                files.extend(r.files)
-                compose.extend((s.repo, s.commit_sha, c) for c in r.compose)
-            blobs.extend(b for b in r.blobs if self._first("blob", b.blob_sha))
-            dockerfiles.update({k: v for k, v in r.dockerfiles.items() if self._first("df", k)})
-            signals.update({k: v for k, v in r.signals.items() if self._first("signal", k)})
-        now = datetime.now().astimezone()
+            if r.new_commit and s.commit_sha is not None:
+                commits.append(CommitRow(s.repo, s.commit_sha, s.committed_at))
+                files.extend(r.rows.files)
+                compose.extend((s.repo, s.commit_sha, c) for c in r.rows.compose)
+            blobs.extend(b for b in r.rows.blobs if self._first("blob", b.blob_sha))
+            dockerfiles.update({k: v for k, v in r.rows.dockerfiles.items() if self._first("df", k)})
+            signals.update({k: v for k, v in r.rows.signals.items() if self._first("signal", k)})
         st = self.store
-        st.con.execute("BEGIN TRANSACTION")
-        try:
-            st.insert("git_snapshots", snapshots, _SNAPSHOT_COLUMNS)
-            repos, shas = [c[0] for c in commits], [c[1] for c in commits]
+        with st.transaction():
+            st.insert("git_snapshots", [r.snapshot for r in batch], run_id=self.run_id)
+            keys = [[c.repo for c in commits], [c.commit_sha for c in commits]]
             for query in ("forget_commit_files", "forget_compose_projects", "forget_compose_services"):
-                st.con.execute(read_sql(f"queries/{query}.sql"), [repos, shas])
-            st.insert("git_commits", [(*c, now) for c in commits], _COMMIT_COLUMNS, or_replace=True)
+                st.execute(query, keys)
+            now = datetime.now().astimezone()
+            st.insert("git_commits", commits, or_replace=True, extractor_version=versions.COMMIT, extracted_at=now)
             st.insert("git_commit_files", files)
             st.insert("git_blobs", blobs)
             _write_dockerfiles(st, dockerfiles)
             _write_signals(st, signals)
             _write_compose(st, compose)
-            st.con.execute("COMMIT")
-        except BaseException:
-            st.con.execute("ROLLBACK")
-            raise
         self.last_flush = time.monotonic()
-
-
-def _forget(store: Store, tables: tuple[str, ...], shas: list[str]) -> None:
-    """Facts from an older extractor version are replaced, not duplicated (table names are constants)."""
-    for table in tables:
-        store.con.execute(f"DELETE FROM {table} WHERE blob_sha IN (SELECT unnest(?::VARCHAR[]))", [shas])
-
-
-def _rows(sha: str, rows: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
-    cols = ["blob_sha", *(f.name for f in fields(rows[0]))]
-    return cols, [(sha, *(getattr(r, c) for c in cols[1:])) for r in rows]
 
 
 def _write_dockerfiles(store: Store, facts: dict[str, DockerfileFacts]) -> None:
     if not facts:
         return
-    _forget(store, _DF_TABLES, list(facts))
-    files = []
-    per_table: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
-    for sha, f in facts.items():
-        d = f.file
-        files.append({"blob_sha": sha, "extractor_version": DOCKERFILE_VERSION, **asdict(d)})
-        for table, rows in (("df_stages", f.stages), ("df_instructions", f.instructions),
-                            ("df_packages", f.packages), ("df_vars", f.vars), ("df_copies", f.copies)):  # fmt: skip
-            if rows:
-                cols, values = _rows(sha, rows)
-                per_table.setdefault(table, (cols, []))[1].extend(values)
-    cols = list(files[0])
-    store.insert("df_files", [tuple(f[c] for c in cols) for f in files], cols)
-    for table, (cols, values) in per_table.items():
-        store.insert(table, values, cols)
+    for table in _DF_TABLES:  # facts from an older extractor version are replaced, not duplicated
+        store.delete_where_in(table, "blob_sha", list(facts))
+    items = facts.items()
+    store.insert_groups("df_files", [({"blob_sha": k, "extractor_version": versions.DOCKERFILE}, [f.file])
+                                     for k, f in items])  # fmt: skip
+    store.insert_groups("df_stages", [({"blob_sha": k}, f.stages) for k, f in items])
+    store.insert_groups("df_instructions", [({"blob_sha": k}, f.instructions) for k, f in items])
+    store.insert_groups("df_packages", [({"blob_sha": k}, f.packages) for k, f in items])
+    store.insert_groups("df_vars", [({"blob_sha": k}, f.vars) for k, f in items])
+    store.insert_groups("df_copies", [({"blob_sha": k}, f.copies) for k, f in items])
 
 
 def _write_signals(store: Store, signals: dict[str, list[SignalRow]]) -> None:
     if not signals:
         return
-    _forget(store, ("signal_files", "signal_facts"), list(signals))
-    store.insert("signal_files", [(sha, SIGNALS_VERSION) for sha in signals], ["blob_sha", "extractor_version"])
-    values = [(sha, r.line, r.signal, r.detail) for sha, rows in signals.items() for r in rows]
-    store.insert("signal_facts", values, ["blob_sha", "line", "signal", "detail"])
+    for table in ("signal_files", "signal_facts"):
+        store.delete_where_in(table, "blob_sha", list(signals))
+    store.insert("signal_files", [SignalFileRow(sha, versions.SIGNALS) for sha in signals])
+    store.insert_groups("signal_facts", [({"blob_sha": sha}, rows) for sha, rows in signals.items()])
 
 
 def _write_compose(store: Store, projects: list[tuple[str, str, ComposeFacts]]) -> None:
-    if not projects:
-        return
-    project_rows, service_rows = [], []
-    for repo, commit, facts in projects:
-        p = asdict(facts.project)
-        project_rows.append({"repo": repo, "commit_sha": commit, **p})
-        for svc in facts.services:
-            service_rows.append({"repo": repo, "commit_sha": commit, "project_dir": facts.project.project_dir,
-                                 "project_files": facts.project.files, **asdict(svc)})  # fmt: skip
-    cols = list(project_rows[0])
-    store.insert("compose_project_facts", [tuple(r[c] for c in cols) for r in project_rows], cols)
-    if service_rows:
-        cols = list(service_rows[0])
-        store.insert("compose_service_facts", [tuple(r[c] for c in cols) for r in service_rows], cols)
-
-
-def write_registry(store: Store, run_id: int, result: RegistryResult) -> None:
-    """One registry's observations and new image facts, in one transaction."""
-    tags = [(run_id, t.registry, t.repository, t.tag, t.digest, t.media_type, t.status, t.error) for t in result.tags]
-    manifests, children, layers = [], [], []
-    for m in result.manifests.values():
-        annotations = [{"key": k, "value": v} for k, v in m.annotations.items()]
-        manifests.append((m.digest, m.media_type, m.kind, m.size, m.config_digest, m.layer_count, m.compressed_bytes,
-                          annotations))  # fmt: skip
-        children.extend((m.digest, c.child_digest, c.media_type, c.size, c.os, c.architecture, c.variant)
-                        for c in m.children)  # fmt: skip
-        layers.extend((m.digest, lay.layer_index, lay.digest, lay.media_type, lay.size) for lay in m.layers)
-    configs, history = [], []
-    for c in result.configs.values():
-        configs.append((c.config_digest, c.os, c.architecture, c.variant, c.created, c.user, c.entrypoint, c.cmd,
-                        c.workdir, [asdict(e) for e in c.env], [asdict(x) for x in c.labels], c.exposed_ports,
-                        c.volumes, c.healthcheck, c.stop_signal, c.diff_id_count))  # fmt: skip
-        history.extend((c.config_digest, h.history_index, h.created, h.created_by, h.comment, h.empty_layer,
-                        h.layer_index) for h in c.history)  # fmt: skip
-    scans = [
-        (d, LAYER_SCAN_VERSION, sc.uncompressed_bytes, len(sc.files), None) for d, sc in result.layer_scans.items()
+    store.insert_groups("compose_project_facts", [({"repo": r, "commit_sha": c}, [f.project]) for r, c, f in projects])
+    services = [
+        (
+            {"repo": r, "commit_sha": c, "project_dir": f.project.project_dir, "project_files": f.project.files},
+            f.services,
+        )
+        for r, c, f in projects
     ]
-    scans += [(d, LAYER_SCAN_VERSION, 0, 0, err) for d, err in result.layer_errors.items()]
-    files = [(d, f.path, f.size, f.mode, f.type, f.is_elf, f.is_upx) for d, sc in result.layer_scans.items()
-             for f in sc.files]  # fmt: skip
-    summaries = [(digest, *astuple(summary)) for digest, summary in result.summaries.items()]
-    st = store
-    st.con.execute("BEGIN TRANSACTION")
-    try:
-        st.insert("registry_snapshots", tags, _REGISTRY_COLUMNS)
-        st.insert("layer_scans", scans, ("layer_digest", "scan_version", "uncompressed_bytes", "file_count", "error"),
-                  or_replace=True)  # fmt: skip
-        st.insert("layer_file_facts", files, ("layer_digest", "path", "size", "mode", "type", "is_elf", "is_upx"))
-        st.insert("image_files_summary_facts", summaries, _SUMMARY_COLUMNS, or_replace=True)
-        st.insert("image_manifest_facts", manifests, _MANIFEST_COLUMNS, or_replace=True)
-        st.insert("image_index_children", children, _CHILD_COLUMNS)
-        st.insert("image_layer_facts", layers, _LAYER_COLUMNS)
-        st.insert("image_config_facts", configs, _CONFIG_COLUMNS, or_replace=True)
-        st.insert("image_history_facts", history, _HISTORY_COLUMNS)
-        st.con.execute("COMMIT")
-    except BaseException:
-        st.con.execute("ROLLBACK")
-        raise
+    store.insert_groups("compose_service_facts", services)
 
 
-_SUMMARY_COLUMNS = ("manifest_digest", "uncompressed_bytes", "final_bytes", "wasted_bytes", "file_count", "upx_files",
-                    "toolchains", "data_files", "data_bytes", "has_shell", "package_managers")  # fmt: skip
-_REGISTRY_COLUMNS = ("run_id", "registry", "repository", "tag", "digest", "media_type", "status", "error")
-_MANIFEST_COLUMNS = ("digest", "media_type", "kind", "size", "config_digest", "layer_count", "compressed_bytes",
-                     "annotations")  # fmt: skip
-_CHILD_COLUMNS = ("index_digest", "child_digest", "media_type", "size", "os", "architecture", "variant")
-_LAYER_COLUMNS = ("manifest_digest", "layer_index", "digest", "media_type", "size")
-_CONFIG_COLUMNS = ("config_digest", "os", "architecture", "variant", "created", "user", "entrypoint", "cmd",
-                   "workdir", "env", "labels", "exposed_ports", "volumes", "healthcheck", "stop_signal",
-                   "diff_id_count")  # fmt: skip
-_HISTORY_COLUMNS = ("config_digest", "history_index", "created", "created_by", "comment", "empty_layer",
-                    "layer_index")  # fmt: skip
+def write_images(store: Store, run_id: int, result: ImageResult) -> None:
+    """One image source's observations and new image facts, in one transaction."""
+    manifests, configs = list(result.manifests.values()), list(result.configs.values())
+    scans = [LayerScanRow(d, versions.LAYER_SCAN, sc.uncompressed_bytes, len(sc.files), None)
+             for d, sc in result.layer_scans.items()]  # fmt: skip
+    scans += [LayerScanRow(d, versions.LAYER_SCAN, 0, 0, err) for d, err in result.layer_errors.items()]
+    with store.transaction():
+        store.insert("registry_snapshots", result.tags, run_id=run_id)
+        store.insert("layer_scans", scans, or_replace=True)
+        store.insert_groups(
+            "layer_file_facts", [({"layer_digest": d}, sc.files) for d, sc in result.layer_scans.items()]
+        )
+        summaries = [({"manifest_digest": d}, [s]) for d, s in result.summaries.items()]
+        store.insert_groups("image_files_summary_facts", summaries, or_replace=True)
+        # Facts extracted again (a newer image extractor) replace the old ones, nested rows included.
+        store.delete_where_in("image_index_children", "index_digest", [m.digest for m in manifests])
+        store.delete_where_in("image_layer_facts", "manifest_digest", [m.digest for m in manifests])
+        store.delete_where_in("image_history_facts", "config_digest", [c.config_digest for c in configs])
+        store.insert("image_manifest_facts", manifests, or_replace=True, extractor_version=versions.IMAGE)
+        store.insert_groups("image_index_children", [({"index_digest": m.digest}, m.children) for m in manifests])
+        store.insert_groups("image_layer_facts", [({"manifest_digest": m.digest}, m.layers) for m in manifests])
+        store.insert("image_config_facts", configs, or_replace=True, extractor_version=versions.IMAGE)
+        store.insert_groups("image_history_facts", [({"config_digest": c.config_digest}, c.history) for c in configs])

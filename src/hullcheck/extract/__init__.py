@@ -1,8 +1,8 @@
-"""Pure extractors: bytes in, rows out.
+"""Pure extractors: bytes in, rows out. No network, no database, no git.
 
-COMMIT_VERSION names what extracting a commit produces; bump it when any extractor
-changes its output, and every commit is extracted again on the next audit.
+- `files`: which repository paths matter, by path alone (`FileKind`);
+- `commit`: one commit's rows from its tree and a reader (plan the reads, then extract);
+- `dockerfile/`, `compose/`, `signals`: per-file (and per-Compose-project) extractors;
+- `image/`: manifests, indexes, configs, image references, layer scans;
+- `versions`: every extractor's output version.
 """
-
-COMPOSE_VERSION = 1
-COMMIT_VERSION = 2  # 1: Dockerfiles; 2: + Compose projects and repository signals

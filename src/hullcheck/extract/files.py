@@ -5,10 +5,37 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from enum import StrEnum
+
+DEFAULT_MAX_FILE_BYTES = 1024 * 1024  # files larger than this are recorded, not read
+
+
+class FileKind(StrEnum):
+    """The `kind` column of `git_commit_files` (and of the `dockerfiles`-side views)."""
+
+    DOCKERFILE = "dockerfile"
+    DOCKERIGNORE = "dockerignore"
+    COMPOSE = "compose"
+    YAML_CANDIDATE = "yaml_candidate"  # a YAML file that is a Compose file if it has top-level `services:`
+    ENV = "env"
+    SCRIPT = "script"
+    MAKEFILE = "makefile"
+    CI = "ci"
+    GO_MOD = "go_mod"
+    MAVEN = "maven"
+    GRADLE = "gradle"
+    BAZEL = "bazel"
+    BAKE = "bake"
+
 
 # Kinds whose content is read during the crawl (build files, Compose, signals); the others are
 # recorded by path and blob only.
-READ_KINDS = frozenset({"dockerfile", "compose", "yaml_candidate", "env", "script", "makefile", "ci"})
+READ_KINDS = frozenset(
+    {FileKind.DOCKERFILE, FileKind.COMPOSE, FileKind.YAML_CANDIDATE, FileKind.ENV}
+    | {FileKind.SCRIPT, FileKind.MAKEFILE, FileKind.CI}
+)
+# Kinds whose content feeds the signals extractor (how images get built: scripts, Makefiles, CI).
+SIGNAL_KINDS = frozenset({FileKind.SCRIPT, FileKind.MAKEFILE, FileKind.CI})
 
 _CI_PATHS = (
     ".gitlab-ci.yml",
@@ -26,40 +53,40 @@ _COMPOSE_NAME = re.compile(r"^(docker-)?compose([.\-][\w.\-]+)?\.ya?ml$", re.IGN
 _BAZEL = {"WORKSPACE", "WORKSPACE.bazel", "MODULE.bazel", "BUILD.bazel", ".bazelrc", ".bazelversion"}
 
 
-def classify(path: str) -> str | None:
+def classify(path: str) -> FileKind | None:
     """The kind of a repository path, or None when hullcheck does not look at it."""
     base = posixpath.basename(path)
     low = base.lower()
     if low == ".dockerignore" or low.endswith(".dockerignore"):
-        return "dockerignore"
+        return FileKind.DOCKERIGNORE
     if (
         low in ("dockerfile", "containerfile")
         or low.startswith(("dockerfile.", "dockerfile-", "dockerfile_", "containerfile.", "containerfile-"))
         or low.endswith((".dockerfile", ".containerfile"))
     ):
-        return "dockerfile"
+        return FileKind.DOCKERFILE
     if path in _CI_PATHS or path.startswith(".github/workflows/") or base == "Jenkinsfile":
-        return "ci"
+        return FileKind.CI
     if _COMPOSE_NAME.match(base):
-        return "compose"
+        return FileKind.COMPOSE
     if low.endswith((".yml", ".yaml")):
-        return "yaml_candidate"
+        return FileKind.YAML_CANDIDATE
     if low == ".env" or low.startswith(".env.") or low.endswith(".env"):
-        return "env"
+        return FileKind.ENV
     if low.endswith((".sh", ".bash")):
-        return "script"
+        return FileKind.SCRIPT
     if low in ("makefile", "gnumakefile") or low.endswith(".mk"):
-        return "makefile"
+        return FileKind.MAKEFILE
     if base == "go.mod":
-        return "go_mod"
+        return FileKind.GO_MOD
     if base == "pom.xml":
-        return "maven"
+        return FileKind.MAVEN
     if fnmatch.fnmatch(base, "build.gradle*") or fnmatch.fnmatch(base, "settings.gradle*"):
-        return "gradle"
+        return FileKind.GRADLE
     if base in _BAZEL or base == "BUILD" or low.endswith(".bzl"):
-        return "bazel"
+        return FileKind.BAZEL
     if low in ("docker-bake.hcl", "docker-bake.json"):
-        return "bake"
+        return FileKind.BAKE
     return None
 
 

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from hullcheck.redact import redact_text
 
-SIGNALS_VERSION = 1
-
 _BUILD = re.compile(r"\b(?:docker|podman)\s+(?:buildx\s+|image\s+)?build\b")
 _COMPOSE = re.compile(r"\bdocker(?:-compose|\s+compose)\b")
 _BUILDKIT_OFF = re.compile(r"\bDOCKER_BUILDKIT\s*[=:]\s*[\"']?0\b")

@@ -24,8 +24,10 @@ from pathlib import Path
 
 import git as gitpython
 
+from hullcheck.errors import GitSourceError
 from hullcheck.redact import redact_url
 from hullcheck.sources.ref_advert import Advert, AdvertError, AdvertUnavailable, advertised_refs
+from hullcheck.sources.specs import RepoSpec
 
 # Never prompt: a nightly job has nobody to answer, and a prompt would hang it.
 _GIT_ENV = {
@@ -34,21 +36,6 @@ _GIT_ENV = {
     "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
     "LC_ALL": "C",
 }
-
-
-class GitSourceError(Exception):
-    """A repository could not be read; the message is meant for a human."""
-
-
-@dataclass(frozen=True, slots=True)
-class RepoSpec:
-    name: str
-    url: str  # as configured; may carry credentials, so never store or print it
-    ref: str | None
-
-    @property
-    def display_url(self) -> str:
-        return redact_url(self.url)
 
 
 @dataclass(frozen=True, slots=True)

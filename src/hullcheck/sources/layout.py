@@ -1,7 +1,7 @@
 """Images on disk as a registry: OCI image layouts, OCI archives and `docker save` tarballs.
 
-`LayoutSource` answers the same verbs as `RegistryClient` (catalog, ls, digest, manifest,
-blob), so the registry crawl and the image extractor run on it unchanged. That is what CI
+`LayoutSource` is an `ImageSource` like `RegistryClient` (catalog, ls, digest, manifest,
+blob), so the image crawl and the image extractor run on it unchanged. That is what CI
 pipelines that export images, and the demo, use.
 
 - OCI layout (directory or tar): `index.json` entries named by the
@@ -21,7 +21,8 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from hullcheck.sources.registry import Fetched, RegistryError
+from hullcheck.errors import RegistryError, RegistryNotFound
+from hullcheck.sources.images import Fetched
 
 _DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 _DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -45,7 +46,7 @@ def _split_ref_name(name: str, default_repo: str) -> tuple[str, str]:
 class LayoutSource:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.host = f"layout:{path}"
+        self.name = f"layout:{path}"
         self.requests: dict[str, int] = {}
         self._tar: tarfile.TarFile | None = None
         self._synthetic: dict[str, bytes] = {}  # digest -> bytes of manifests made from docker save
@@ -58,7 +59,7 @@ class LayoutSource:
                 self._tar = tarfile.open(path)  # noqa: SIM115 - kept open while the crawl reads blobs
                 self._load()
         except (OSError, tarfile.TarError, ValueError, KeyError) as e:
-            raise RegistryError(f"{self.host}: not an OCI layout or image archive: {e}") from None
+            raise RegistryError(f"{self.name}: not an OCI layout or image archive: {e}") from None
 
     def close(self) -> None:
         if self._tar is not None:
@@ -126,7 +127,7 @@ class LayoutSource:
 
     def ls(self, repository: str) -> list[str]:
         if repository not in self._tags:
-            raise RegistryError(f"{self.host}: repository {repository} not found")
+            raise RegistryNotFound(f"{self.name}: repository {repository} not found")
         return sorted(self._tags[repository])
 
     def digest(self, repository: str, reference: str) -> tuple[str, str]:
@@ -134,16 +135,16 @@ class LayoutSource:
         try:
             return self._tags[repository][reference]
         except KeyError:
-            raise RegistryError(f"{self.host}: {repository}:{reference} not found") from None
+            raise RegistryNotFound(f"{self.name}: {repository}:{reference} not found") from None
 
     def manifest(self, repository: str, reference: str, expected_digest: str | None = None) -> Fetched:
         self._count("GET manifest")
         digest = reference if reference.startswith("sha256:") else self.digest(repository, reference)[0]
         data = self._synthetic.get(digest) or self._read(self._blob_member(digest))
         if data is None:
-            raise RegistryError(f"{self.host}: manifest {digest} missing from the layout")
+            raise RegistryNotFound(f"{self.name}: manifest {digest} missing from the layout")
         if _sha(data) != (expected_digest or digest):
-            raise RegistryError(f"{self.host}: manifest {digest} does not match its digest: refused")
+            raise RegistryError(f"{self.name}: manifest {digest} does not match its digest: refused")
         media_type = json.loads(data).get("mediaType") or ""
         return Fetched(data, media_type, digest)
 
@@ -151,11 +152,11 @@ class LayoutSource:
         self._count("GET blob")
         data = self._read(self._blob_member(digest))
         if data is None:
-            raise RegistryError(f"{self.host}: blob {digest} missing from the layout")
+            raise RegistryNotFound(f"{self.name}: blob {digest} missing from the layout")
         if len(data) > max_bytes:
-            raise RegistryError(f"{self.host}: blob {digest} is over the {max_bytes}-byte limit: refused")
+            raise RegistryError(f"{self.name}: blob {digest} is over the {max_bytes}-byte limit: refused")
         if _sha(data) != digest:
-            raise RegistryError(f"{self.host}: blob {digest} does not match its digest: refused")
+            raise RegistryError(f"{self.name}: blob {digest} does not match its digest: refused")
         return data
 
     def open_blob(self, repository: str, digest: str) -> Iterator[bytes]:

@@ -18,15 +18,17 @@ import threading
 import urllib.parse
 from dataclasses import dataclass
 
+from hullcheck.errors import GitSourceError, SourceError
+
 _TIMEOUT = 30.0
 _MAX_ADVERT = 64 * 1024 * 1024
 
 
-class AdvertUnavailable(Exception):
+class AdvertUnavailable(SourceError):
     """The in-process path cannot answer; use `git ls-remote`."""
 
 
-class AdvertError(Exception):
+class AdvertError(GitSourceError):
     """The remote answered, and the answer is an error a human should read."""
 
 

@@ -18,13 +18,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import oras.provider
 import requests
 
-from hullcheck.sources.registry_auth import CredentialError, Credentials, find_credentials, parse_challenge
+from hullcheck.errors import CredentialError, RegistryError, RegistryNotFound
+from hullcheck.sources.images import Fetched
+from hullcheck.sources.registry_auth import Credentials, find_credentials, parse_challenge
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
@@ -37,20 +38,9 @@ LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class RegistryError(Exception):
-    """A registry could not be read; the message names the registry and is meant for a human."""
-
-
 def registry_host(name: str) -> str:
     """The API host of a registry name: Docker Hub's names go to registry-1.docker.io."""
     return "registry-1.docker.io" if name in ("docker.io", "index.docker.io") else name
-
-
-@dataclass
-class Fetched:
-    data: bytes
-    media_type: str
-    digest: str
 
 
 class RegistryClient(oras.provider.Registry):
@@ -77,6 +67,13 @@ class RegistryClient(oras.provider.Registry):
         self._basic = False
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()  # "GET manifest", "HEAD manifest", "GET blob", …
+
+    @property
+    def name(self) -> str:
+        return self.host
+
+    def close(self) -> None:
+        self.session.close()
 
     # -- plumbing --------------------------------------------------------------------
     def _creds(self) -> Credentials | None:
@@ -194,7 +191,7 @@ class RegistryClient(oras.provider.Registry):
         if response.status_code == 200:
             return
         if response.status_code == 404:
-            raise RegistryError(f"{self.host}: {what} not found")
+            raise RegistryNotFound(f"{self.host}: {what} not found")
         if response.status_code in (401, 403):
             raise RegistryError(
                 f"{self.host}: access to {what} denied (HTTP {response.status_code}): wrong credentials?"

@@ -15,12 +15,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hullcheck.errors import CredentialError
+
 HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 HUB_CONFIG_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
-
-
-class CredentialError(Exception):
-    pass
 
 
 @dataclass(frozen=True)

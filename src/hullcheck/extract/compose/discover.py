@@ -1,4 +1,4 @@
-"""Compose projects and repository signals of one commit: discovery, then the pure extractors."""
+"""Compose projects of one commit: which files form which project (as `docker compose` finds them), then the loader."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Callable
 from hullcheck.extract.compose.load import DEFAULT_FILES, load_compose_project
 from hullcheck.extract.compose.rows import ComposeFacts
 
-SIGNAL_KINDS = frozenset({"script", "makefile", "ci"})
 _OVERRIDE_NAMES = {f"{n.rsplit('.', 1)[0]}.override.{n.rsplit('.', 1)[1]}" for n in DEFAULT_FILES}
 
 

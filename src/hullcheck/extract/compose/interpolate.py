@@ -10,12 +10,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from hullcheck.errors import ExtractError
 from hullcheck.extract.compose.yaml_nodes import Override, Reset
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 
 
-class InterpolationError(Exception):
+class InterpolationError(ExtractError):
     pass
 
 

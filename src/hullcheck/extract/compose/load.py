@@ -12,6 +12,7 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
+from hullcheck.errors import ExtractError
 from hullcheck.extract.compose.interpolate import InterpolationError, interpolate_tree, parse_dotenv
 from hullcheck.extract.compose.merge import merge_mapping, rebase_service, repo_path, strip_tags
 from hullcheck.extract.compose.rows import ComposeFacts, ComposeProjectRow
@@ -25,7 +26,7 @@ DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 MAX_FILES = 64  # includes and extends per project: a cycle or a runaway chain stops here
 
 
-class ComposeError(Exception):
+class ComposeError(ExtractError):
     pass
 
 

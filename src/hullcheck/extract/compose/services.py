@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from hullcheck.errors import ExtractError
 from hullcheck.extract.compose.interpolate import parse_dotenv
 from hullcheck.extract.compose.merge import DEFAULT_CONTEXT, RepoPath, as_mapping, volume_long_form
 from hullcheck.extract.compose.rows import ComposeServiceRow, DependsOn, EnvVar, Port, Volume
@@ -201,5 +202,5 @@ def _scalar(v: Any) -> str | None:
     return str(v)
 
 
-class MissingEnvFile(Exception):
+class MissingEnvFile(ExtractError):
     pass

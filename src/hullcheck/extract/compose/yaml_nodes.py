@@ -14,11 +14,13 @@ from typing import Any
 
 import yaml
 
+from hullcheck.errors import ExtractError
+
 MAX_EXPANDED_NODES = 200_000
 MAX_DEPTH = 64
 
 
-class ComposeYamlError(Exception):
+class ComposeYamlError(ExtractError):
     pass
 
 

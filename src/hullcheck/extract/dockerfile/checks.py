@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dockerfile as bk
 
+from hullcheck.errors import ExtractError
+
 # Flags each instruction accepts; any other `--flag` is "unknown flag".
 ALLOWED_FLAGS: dict[str, frozenset[str]] = {
     "FROM": frozenset({"platform"}),
@@ -19,7 +21,7 @@ ALLOWED_FLAGS: dict[str, frozenset[str]] = {
 }
 
 
-class InstructionError(Exception):
+class InstructionError(ExtractError):
     pass
 
 

@@ -31,8 +31,6 @@ from hullcheck.extract.dockerfile.text import DockerfileError, decode, escape_di
 from hullcheck.extract.image.ref import InvalidReference, parse_image_ref
 from hullcheck.redact import MARKER, redact_text, redact_value
 
-EXTRACTOR_VERSION = 1
-
 KNOWN_INSTRUCTIONS = frozenset(
     "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
     "ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split()

@@ -13,10 +13,12 @@ import re
 import shlex
 from collections.abc import Mapping
 
+from hullcheck.errors import ExtractError
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class UnsetVariable(Exception):
+class UnsetVariable(ExtractError):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message or f"{name} is not set")
         self.name = name

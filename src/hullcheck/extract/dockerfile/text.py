@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+from hullcheck.errors import ExtractError
+
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 
 
-class DockerfileError(Exception):
+class DockerfileError(ExtractError):
     """The file is not a Dockerfile BuildKit would accept; the message says where and why."""
 
 

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-LAYER_SCAN_VERSION = 1
+from hullcheck.errors import ExtractError
+
 _HEAD_BYTES = 4096  # enough to see ELF and UPX headers
 TOOLCHAIN_NAMES = frozenset({
     "gcc", "cc", "c++", "g++", "clang", "clang++", "go", "javac", "rustc", "cargo", "make", "cmake", "ld", "as",
@@ -34,7 +35,7 @@ PACKAGE_MANAGERS = {
 }  # fmt: skip
 
 
-class LayerScanError(Exception):
+class LayerScanError(ExtractError):
     pass
 
 

@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from hullcheck.columns import NOT_STORED
+from hullcheck.errors import ExtractError
 from hullcheck.redact import redact_text, redact_value
 
-IMAGE_VERSION = 1
 INDEX_MEDIA_TYPES = frozenset(
     {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
 )
@@ -22,7 +23,7 @@ MANIFEST_MEDIA_TYPES = frozenset(
 )
 
 
-class ImageFormatError(Exception):
+class ImageFormatError(ExtractError):
     pass
 
 
@@ -34,7 +35,9 @@ class IndexChild:
     os: str | None
     architecture: str | None
     variant: str | None
-    attestation: bool = False  # BuildKit provenance/SBOM entry (vnd.docker.reference.type)
+    attestation: bool = field(
+        default=False, metadata=NOT_STORED
+    )  # BuildKit provenance/SBOM entry (vnd.docker.reference.type)
 
 
 @dataclass(slots=True)
@@ -46,6 +49,12 @@ class LayerRow:
 
 
 @dataclass(slots=True)
+class Annotation:
+    key: str
+    value: str
+
+
+@dataclass(slots=True)
 class ManifestFacts:
     digest: str
     media_type: str
@@ -54,9 +63,9 @@ class ManifestFacts:
     config_digest: str | None
     layer_count: int
     compressed_bytes: int  # sum of the layer sizes as listed
-    annotations: dict[str, str]
-    children: list[IndexChild] = field(default_factory=list)
-    layers: list[LayerRow] = field(default_factory=list)
+    annotations: list[Annotation]
+    children: list[IndexChild] = field(default_factory=list, metadata=NOT_STORED)  # image_index_children
+    layers: list[LayerRow] = field(default_factory=list, metadata=NOT_STORED)  # image_layer_facts
 
 
 @dataclass(slots=True)
@@ -94,7 +103,7 @@ class ConfigFacts:
     healthcheck: list[str] | None
     stop_signal: str | None
     diff_id_count: int
-    history: list[HistoryRow] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list, metadata=NOT_STORED)  # image_history_facts
 
 
 def _json(data: bytes, what: str) -> dict[str, Any]:
@@ -156,8 +165,10 @@ def parse_manifest(data: bytes, digest: str, served_media_type: str | None = Non
     )
 
 
-def _annotations(doc: dict[str, Any]) -> dict[str, str]:
-    return {str(k): redact_value(str(k), str(v))[0] or "" for k, v in (doc.get("annotations") or {}).items()}
+def _annotations(doc: dict[str, Any]) -> list[Annotation]:
+    return [
+        Annotation(str(k), redact_value(str(k), str(v))[0] or "") for k, v in (doc.get("annotations") or {}).items()
+    ]
 
 
 def _kv(pairs: dict[str, Any] | None, secret_check: bool) -> list[KeyValue]:

@@ -1,0 +1,2 @@
+-- Parameters: version, file name.
+INSERT INTO schema_migrations VALUES (?, ?, now());

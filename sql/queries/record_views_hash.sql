@@ -1,0 +1,1 @@
+INSERT OR REPLACE INTO hullcheck_meta VALUES ('views_hash', ?);

@@ -1,0 +1,73 @@
+"""Every error hullcheck raises on purpose, rooted in `HullcheckError`, one family per layer.
+
+Code recognises an error by its type, never by its message: a deleted tag is a
+`RegistryNotFound`, a database held by another process a `DatabaseLocked`, a missing
+config file a `ConfigNotFound`. Messages are for humans: they name the file, the
+registry or the repository, and say what to do.
+
+- `ConfigError`: the config cannot be used (the CLI exits 2; no run is recorded).
+- `SourceError`: a git remote, a registry or a layout on disk could not be read; the crawl
+  turns it into an error row, and the run ends partial.
+- `ExtractError`: content that could not be understood; extractors turn it into a fact
+  (`parse_error`, a Compose project's `error`), never into a failed audit.
+- `StoreError`: the database cannot be used.
+- `NotFound`: mixed into the families above for "the thing named does not exist".
+"""
+
+from __future__ import annotations
+
+
+class HullcheckError(Exception):
+    """Root of hullcheck's own errors; the message is meant for a human."""
+
+
+class NotFound(HullcheckError):
+    """What was asked for does not exist (a tag, a blob, a file, a database)."""
+
+
+# -- config ---------------------------------------------------------------------------------
+class ConfigError(HullcheckError):
+    """The config cannot be used; the message says where and why."""
+
+
+class ConfigNotFound(ConfigError, NotFound):
+    """The config file does not exist."""
+
+
+# -- sources ----------------------------------------------------------------------------------
+class SourceError(HullcheckError):
+    """A source could not be read."""
+
+
+class GitSourceError(SourceError):
+    """A repository could not be read."""
+
+
+class RegistryError(SourceError):
+    """A registry (or an image layout on disk) could not be read; the message names it."""
+
+
+class RegistryNotFound(RegistryError, NotFound):
+    """The registry answered that the repository, tag, manifest or blob does not exist."""
+
+
+class CredentialError(SourceError):
+    """Credentials were configured but cannot be read (Docker config, credential helper)."""
+
+
+# -- extract ----------------------------------------------------------------------------------
+class ExtractError(HullcheckError):
+    """Content that could not be understood (it becomes a fact, not a failure)."""
+
+
+# -- store ------------------------------------------------------------------------------------
+class StoreError(HullcheckError):
+    """The database cannot be used; the message says why and what to do."""
+
+
+class DatabaseMissing(StoreError, NotFound):
+    """A read-only command found no database (no audit has run yet)."""
+
+
+class DatabaseLocked(StoreError):
+    """Another process holds the database."""

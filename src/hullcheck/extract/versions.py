@@ -1,0 +1,21 @@
+"""Every extractor's output version, in one place.
+
+Facts are stored with the version of the extractor that produced them. When an extractor
+changes what it outputs, bump its number here: the next audit reads and extracts again
+what was extracted with an older version, and replaces those facts (the "what is known"
+reads in `crawl.known` and the writer both use these numbers).
+"""
+
+from __future__ import annotations
+
+# A commit's file list, Compose projects and their services (Compose projects span files,
+# so they are extracted per commit). 1: Dockerfiles; 2: + Compose projects and repository signals.
+COMMIT = 2
+# Per blob: Dockerfile facts (df_* tables).
+DOCKERFILE = 1
+# Per blob: signals of scripts, Makefiles and CI files.
+SIGNALS = 1
+# Per digest: manifest, index, config and history facts (image_* tables).
+IMAGE = 1
+# Per layer digest: the file list of a layer scan.
+LAYER_SCAN = 1
