@@ -21,8 +21,6 @@ from hullcheck.errors import ConfigError, ConfigNotFound
 from hullcheck.extract.files import DEFAULT_MAX_FILE_BYTES
 from hullcheck.sources.specs import RepoSpec, repo_name
 
-PROFILES = ("microservice", "monolith", "datascience", "tooling")
-
 
 class _Model(BaseModel):
     # Unknown keys are almost always typos ("repo:" for "repos:"): refuse them.

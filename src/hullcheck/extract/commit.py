@@ -271,10 +271,17 @@ def extract_files(
     repo: str = "repo",
     commit: str = "0" * 40,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    symlinks: Mapping[str, str] | None = None,
     known: Mapping[str, KnownBlob] | None = None,
 ) -> CommitRows:
-    """The rows an audit stores for a commit holding exactly `files` (path -> content), no git needed."""
+    """The rows an audit stores for a commit holding exactly `files` (path -> content) and
+    `symlinks` (path -> target), without git: blob ids are computed as git computes them."""
     entries = [TreeFile(path, "100644", "blob", git_blob_sha(data)) for path, data in files.items()]
+    link_targets: dict[str, bytes | int] = {}
+    for path, target in (symlinks or {}).items():
+        sha = git_blob_sha(target.encode())
+        entries.append(TreeFile(path, SYMLINK_MODE, "blob", sha))
+        link_targets[sha] = target.encode()
     known = known or {}
-    plan = plan_commit(entries, {}, known, max_bytes)
+    plan = plan_commit(entries, link_targets, known, max_bytes)
     return extract_commit(plan, files.get, known, max_bytes, repo, commit)

@@ -33,7 +33,6 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
-INDEX_TYPES = frozenset({MANIFEST_TYPES[1], MANIFEST_TYPES[3]})
 LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MANAGERS = ("apt", "apk", "yum", "dnf", "microdnf", "zypper", "pip", "npm", "yarn", "gem", "go", "cargo")
-
 
 @dataclass(frozen=True, slots=True)
 class PackageInstall:
