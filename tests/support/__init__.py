@@ -10,6 +10,8 @@ Modules:
   audit database; `NOW`, `days_ago()`, and `git()` to run git in a repository.
 - `git_servers`: real git servers on loopback: `git daemon` (git://), git's smart HTTP
   (`git http-backend`) and "dumb" HTTP (a plain file server).
+- `cases`: the one YAML case loader: named cases from a file or a directory of files, as
+  `Case` objects (`load_cases`) or as `pytest.param`s for `parametrize` (`params`).
 - `oci`: deterministic OCI images, a real registry, a token issuer, a fault-injecting proxy
   (see `support.oci`).
 - `registry_fixtures`: a pytest plugin (registered in tests/conftest.py) with registry
