@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import _support  # noqa: F401 - puts tests/ on sys.path, for `support` below
+from support.git_servers import start_git_daemon
 from synth_org import make_org
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from git_servers import start_git_daemon
 
 HULLCHECK = Path(sys.executable).with_name("hullcheck")
 

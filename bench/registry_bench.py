@@ -19,14 +19,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import _support  # noqa: F401 - puts tests/ on sys.path, for `support` below
 import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from oci_build import Image, Layer  # noqa: E402 - test helpers live in tests/
-from oci_push import push  # noqa: E402
-from oci_registry import start_registry  # noqa: E402
+from support.oci.builder import Image, Layer
+from support.oci.push import push
+from support.oci.registry import start_registry
 
 ACCEPT = ", ".join([
     "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Org, days_ago
+from support.org import Org, days_ago
 
 from hullcheck.demo.gitbuild import Commit
 

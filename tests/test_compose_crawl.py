@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Org, days_ago
+from support.org import Org, days_ago
 
 from hullcheck.audit import run_audit
 from hullcheck.demo.gitbuild import Commit

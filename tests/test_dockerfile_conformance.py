@@ -1,6 +1,6 @@
 """Dockerfile conformance suite: every case in tests/dockerfile_cases/*.yaml, compared field by field.
 
-Each YAML file maps a case name to a case (sqlfluff rule-case style)::
+Each YAML file maps a case name to a case (sqlfluff rule-case style; loaded by `support.cases`)::
 
     case_name:
       description: what BuildKit does here and why (cite the rule)
@@ -35,7 +35,7 @@ from typing import Any
 
 import dockerfile
 import pytest
-import yaml
+from support.cases import params
 
 from hullcheck.extract.dockerfile.parse import extract_dockerfile
 from hullcheck.extract.dockerfile.rows import DockerfileFacts
@@ -44,14 +44,6 @@ CASES_DIR = Path(__file__).parent / "dockerfile_cases"
 ROW_LISTS = ("stages", "instructions", "packages", "vars", "copies")
 EXPECT_KEYS = {"file", "parse_error_contains", "secrets_absent", *ROW_LISTS}
 CASE_KEYS = {"description", "unsure", "crosscheck_skip", "dockerfile", "dockerfile_escaped", "expect"}
-
-
-def _load_cases() -> list[Any]:
-    params = []
-    for path in sorted(CASES_DIR.glob("*.yaml")):
-        for name, case in yaml.safe_load(path.read_text(encoding="utf-8")).items():
-            params.append(pytest.param(case, id=f"{path.stem}::{name}"))
-    return params
 
 
 def case_bytes(case: dict[str, Any]) -> bytes:
@@ -104,7 +96,7 @@ def _check(facts: DockerfileFacts, expect: dict[str, Any]) -> None:
         assert not leaks, f"secret {secret!r} leaked into {leaks}"
 
 
-@pytest.mark.parametrize("case", _load_cases())
+@pytest.mark.parametrize("case", params(CASES_DIR))
 def test_dockerfile_case(case: dict[str, Any]) -> None:
     assert set(case) <= CASE_KEYS and case.get("description"), f"bad case keys: {sorted(case)}"
     assert ("dockerfile" in case) != ("dockerfile_escaped" in case), "give dockerfile or dockerfile_escaped"

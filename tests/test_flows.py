@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Org, days_ago
+from support.org import Org, days_ago
 
 from hullcheck.demo.gitbuild import Commit
 

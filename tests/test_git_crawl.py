@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Org, days_ago, git
+from support.org import Org, days_ago, git
 
 from hullcheck.audit import run_audit
 from hullcheck.demo.gitbuild import Commit

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Org, days_ago
+from support.org import Org, days_ago
 
 from hullcheck.audit import run_audit
 from hullcheck.demo.gitbuild import Commit, write_repo

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Org, days_ago
+from support.org import Org, days_ago
 
 from hullcheck.audit import run_audit
 from hullcheck.demo.gitbuild import Commit

@@ -11,8 +11,8 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from oci_images import SOURCE, WHITEOUT_WASTED_BYTES
-from oci_registry import Registry
+from support.oci.catalogue import SOURCE, WHITEOUT_WASTED_BYTES
+from support.oci.registry import Registry
 
 from hullcheck.audit import AuditSummary, run_audit
 from hullcheck.config import load_config
@@ -226,7 +226,8 @@ def test_bearer_tokens_are_reused(token_registry: Registry, tmp_path: Path, monk
 
 
 def test_image_layouts_on_disk(tmp_path: Path) -> None:
-    from oci_build import test_images, write_docker_save, write_oci_archive, write_oci_layout
+    from support.oci.catalogue import test_images
+    from support.oci.layouts import write_docker_save, write_oci_archive, write_oci_layout
 
     images = test_images()
     write_oci_layout(tmp_path / "layout", {"1.0": images["single"], "multi": images["multiarch"]})
@@ -271,14 +272,14 @@ def _mk(path: Path) -> Path:
 
 
 def _one_image(seed: str = "") -> Any:
-    from oci_build import Image, Layer
+    from support.oci.builder import Image, Layer
 
     return Image([Layer({"etc/app": f"app {seed}".encode()})], {"User": "app"})
 
 
 def test_lineage_finds_the_repository_commit_and_dockerfile(registry: Registry, tmp_path: Path) -> None:
-    from conftest import days_ago
-    from oci_build import Image, Layer
+    from support.oci.builder import Image, Layer
+    from support.org import days_ago
 
     from hullcheck.demo.gitbuild import Commit, write_repo
 

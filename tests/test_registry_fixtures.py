@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from oci_build import (
+from support.oci.builder import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     MTIME,
@@ -30,16 +30,13 @@ from oci_build import (
     Image,
     Index,
     Layer,
-    PushError,
-    test_images,
-    write_docker_save,
-    write_oci_archive,
-    write_oci_layout,
 )
-from oci_images import APP_CONF_V1, WHITEOUT_WASTED_BYTES, _catalogue, upx_elf
-from oci_proxy import RegistryProxy
-from oci_registry import Registry
-from registry_fixtures import PUSHED_REFS, PUSHED_REPOS, expected_image
+from support.oci.catalogue import APP_CONF_V1, WHITEOUT_WASTED_BYTES, _catalogue, test_images, upx_elf
+from support.oci.layouts import write_docker_save, write_oci_archive, write_oci_layout
+from support.oci.proxy import RegistryProxy
+from support.oci.push import PushError
+from support.oci.registry import Registry
+from support.registry_fixtures import PUSHED_REFS, PUSHED_REPOS, expected_image
 
 IMAGES = test_images()
 ACCEPT = {"Accept": ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST])}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Org, days_ago, git
+from support.org import Org, days_ago, git
 
 from hullcheck.audit import run_audit
 from hullcheck.config import ConfigError

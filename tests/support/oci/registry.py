@@ -4,7 +4,7 @@ Why: the registry client must be tested against the software it will meet, not a
 `start_registry` writes a config (filesystem storage in a tmp dir, deletes enabled, log
 level warn), picks a free loopback port, starts the binary and waits until `GET /v2/`
 answers. Auth is optional: htpasswd (bcrypt via `htpasswd -Bbn`) or token, where
-`TokenIssuer` (in `oci_token`) plays the authorization server.
+`TokenIssuer` (in `support.oci.token_issuer`) plays the authorization server.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 import yaml
-from oci_push import Pushable, RegistryClient
 
-if TYPE_CHECKING:
-    from oci_token import TokenIssuer
+from support.oci.push import Pushable, RegistryClient
+from support.oci.token_issuer import TokenIssuer
 
 REGISTRY_BIN = os.environ.get("HULLCHECK_REGISTRY_BIN", "/usr/bin/docker-registry")
 
@@ -184,8 +183,6 @@ def start_basic_registry(root: Path, username: str = "hullcheck", password: str 
 
 def start_token_registry(root: Path, username: str = "hullcheck", password: str = "t0ken-pass") -> Registry:
     """Registry with `auth: token` whose realm is a `TokenIssuer` on another loopback port."""
-    from oci_token import TokenIssuer
-
     root.mkdir(parents=True, exist_ok=True)
     issuer = TokenIssuer({username: password})
     cert = root / "token-issuer.crt"

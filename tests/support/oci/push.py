@@ -1,4 +1,4 @@
-"""Push an `oci_build` image or index to a registry with raw `requests` (distribution spec v1.0 push).
+"""Push a `support.oci.builder` image or index to a registry with raw `requests` (distribution spec v1.0 push).
 
 Why by hand and not with oras or skopeo: the code under test is an oras-py client, so the
 images it reads must reach the registry by an independent path, and the test images live
@@ -23,7 +23,7 @@ class PushError(RuntimeError):
 
 
 class Pushable(Protocol):
-    """What `push` needs: `oci_build.Image` and `oci_build.Index` both fit."""
+    """What `push` needs: `support.oci.builder.Image` and `.Index` both fit."""
 
     @property
     def media_type(self) -> str: ...

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from oci_build import DEFAULT_ENV, Dir, File, Image, Index, Layer, OpaqueWhiteout, Symlink, Whiteout, exe
+from support.oci.builder import DEFAULT_ENV, Dir, File, Image, Index, Layer, OpaqueWhiteout, Symlink, Whiteout, exe
 
 SOURCE = "https://git.example.org/acme/single"
 REVISION = "0123456789abcdef0123456789abcdef01234567"

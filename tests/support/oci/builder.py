@@ -6,8 +6,9 @@ Docker engine. Same input -> same tar/gzip/zstd bytes -> same digests on every r
 (fixed mtimes, uid/gid 0, sorted entries, gzip header mtime 0).
 
 Pieces: entry kinds (`File`, `Symlink`, `Dir`, `Hardlink`, `Whiteout`, `OpaqueWhiteout`),
-`Layer`, `Image`, `Index`; re-exported: the on-disk formats (`write_oci_layout`, `write_oci_archive`,
-`write_docker_save`, from `oci_layout`), `push` (from `oci_push`) and the catalogue `test_images()` (from `oci_images`).
+`Layer`, `Image`, `Index`, the media type constants and `sha256`. This module imports none of
+its neighbours; they import it: the on-disk formats are in `support.oci.layouts`, pushing is
+`support.oci.push`, the catalogue `test_images()` is `support.oci.catalogue`.
 """
 
 from __future__ import annotations
@@ -21,34 +22,7 @@ import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
-
-from oci_push import PushError, push
-
-if TYPE_CHECKING:  # resolved lazily by __getattr__ below (those modules import this one)
-    from oci_images import test_images
-    from oci_layout import write_docker_save, write_oci_archive, write_oci_layout
-
-__all__ = [
-    "CREATED",
-    "Dir",
-    "File",
-    "Hardlink",
-    "Image",
-    "Index",
-    "Layer",
-    "OpaqueWhiteout",
-    "PushError",
-    "Symlink",
-    "Whiteout",
-    "exe",
-    "push",
-    "sha256",
-    "test_images",
-    "write_docker_save",
-    "write_oci_archive",
-    "write_oci_layout",
-]
+from typing import Any, Literal
 
 MTIME = 1_704_067_200  # 2024-01-01T00:00:00Z: every tar entry gets it
 CREATED = "2024-01-01T00:00:00Z"
@@ -75,7 +49,7 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _json(doc: object) -> bytes:
+def compact_json(doc: object) -> bytes:
     """Compact JSON, keys in insertion order: the bytes that get digested."""
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -285,7 +259,7 @@ class Image:
 
     @cached_property
     def config_bytes(self) -> bytes:
-        return _json(self.config_doc)
+        return compact_json(self.config_doc)
 
     @property
     def config_digest(self) -> str:
@@ -313,7 +287,7 @@ class Image:
         }
         if self.annotations:
             doc["annotations"] = self.annotations
-        return _json(doc)
+        return compact_json(doc)
 
     @property
     def manifest_digest(self) -> str:
@@ -366,7 +340,7 @@ class Index:
         }
         if self.annotations:
             doc["annotations"] = self.annotations
-        return _json(doc)
+        return compact_json(doc)
 
     @property
     def manifest_digest(self) -> str:
@@ -381,20 +355,3 @@ class Index:
             out.update(img.blobs())
             out[img.digest] = img.manifest_bytes
         return out
-
-
-_LAZY = {
-    "write_oci_layout": "oci_layout",
-    "write_oci_archive": "oci_layout",
-    "write_docker_save": "oci_layout",
-    "test_images": "oci_images",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """`from oci_build import write_oci_layout, test_images` works: those live in modules that import this one."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'oci_build' has no attribute {name!r}")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from oci_push import Pushable, RegistryClient
-from oci_registry import Registry
+from support.oci.push import Pushable, RegistryClient
+from support.oci.registry import Registry
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailers", "transfer-encoding", "upgrade", "host"}
 _KINDS = [

@@ -1,4 +1,4 @@
-"""On-disk image formats written from `oci_build` objects: OCI layout, OCI archive, `docker save` tar.
+"""On-disk image formats written from `support.oci.builder` objects: OCI layout, OCI archive, `docker save` tar.
 
 Why: the crawler (and skopeo, our referee) must also read images that never were in a
 registry — CI artefacts, `docker save` outputs, `oci:` directories. Deterministic like the
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from oci_build import MTIME, OCI_INDEX, Image, Index, _json
+from support.oci.builder import MTIME, OCI_INDEX, Image, Index, compact_json
 
 
 def _layout_files(tags: Mapping[str, Image | Index]) -> dict[str, bytes]:
@@ -30,8 +30,8 @@ def _layout_files(tags: Mapping[str, Image | Index]) -> dict[str, bytes]:
         blobs[item.digest] = item.manifest_bytes
         desc = {"mediaType": item.media_type, "digest": item.digest, "size": len(item.manifest_bytes)}
         refs.append(desc | {"annotations": {"org.opencontainers.image.ref.name": tag}})
-    files = {"oci-layout": _json({"imageLayoutVersion": "1.0.0"})}
-    files["index.json"] = _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": refs})
+    files = {"oci-layout": compact_json({"imageLayoutVersion": "1.0.0"})}
+    files["index.json"] = compact_json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": refs})
     for digest, data in sorted(blobs.items()):
         files["blobs/" + digest.replace(":", "/")] = data
     return files
@@ -89,13 +89,13 @@ def write_docker_save(tar_path: str | Path, refs: Mapping[str, Image]) -> Path:
             layer_id = hashlib.sha256(f"{parent}\n{layer.diff_id}".encode()).hexdigest()
             files[f"{layer_id}/layer.tar"] = layer.tar
             files[f"{layer_id}/VERSION"] = b"1.0"
-            files[f"{layer_id}/json"] = _json({"id": layer_id, **({"parent": parent} if parent else {})})
+            files[f"{layer_id}/json"] = compact_json({"id": layer_id, **({"parent": parent} if parent else {})})
             layer_paths.append(f"{layer_id}/layer.tar")
             parent = layer_id
         entry = entries.setdefault(config_name, {"Config": config_name, "RepoTags": [], "Layers": layer_paths})
         entry["RepoTags"].append(ref)
         repo, _, tag = ref.rpartition(":")
         repositories.setdefault(repo, {})[tag] = parent
-    files["manifest.json"] = _json(list(entries.values()))
-    files["repositories"] = _json(repositories)
+    files["manifest.json"] = compact_json(list(entries.values()))
+    files["repositories"] = compact_json(repositories)
     return _write_tar(tar_path, files)

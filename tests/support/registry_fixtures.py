@@ -1,6 +1,6 @@
 """pytest plugin: real OCI registries for the registry crawler's tests.
 
-Registered from tests/conftest.py (`pytest_plugins = ["registry_fixtures"]`). Why real:
+Registered from tests/conftest.py (`pytest_plugins = ["support.registry_fixtures"]`). Why real:
 the client (oras-py underneath) must meet a registry's true behaviour — auth challenges,
 pagination Link headers, content negotiation by Accept, digests — which a mock would
 only restate. Each fixture runs Debian's `docker-registry` (CNCF distribution 2.8.2) on a
@@ -20,9 +20,18 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-from oci_build import Image, Index, test_images
-from oci_proxy import RegistryProxy
-from oci_registry import Registry, registry_available, start_basic_registry, start_registry, start_token_registry, stop
+
+from support.oci.builder import Image, Index
+from support.oci.catalogue import test_images
+from support.oci.proxy import RegistryProxy
+from support.oci.registry import (
+    Registry,
+    registry_available,
+    start_basic_registry,
+    start_registry,
+    start_token_registry,
+    stop,
+)
 
 # "repo:tag" -> name in test_images(). test/single has two tags on one digest; ten repositories
 # make `GET /v2/_catalog?n=3` take four pages.
