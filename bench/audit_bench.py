@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import _support  # noqa: F401 - puts tests/ on sys.path, for `support` below
 from support.git_servers import start_git_daemon
 from synth_org import make_org
 

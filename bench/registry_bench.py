@@ -19,7 +19,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import _support  # noqa: F401 - puts tests/ on sys.path, for `support` below
 import requests
 from support.oci.builder import Image, Layer
 from support.oci.push import push

@@ -49,5 +49,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -c 'import hullcheck, duckdb, git, dockerfile, prefect, oras' # fail loudly if the install did not work
   echo "$want" > "$stamp"
 fi
+# The test helpers (tests/support: git servers, registries, the OCI image builder) are importable as
+# `support` in this development virtualenv, for pytest and for the bench/ scripts alike: the same
+# mechanism as the editable install of hullcheck itself (a .pth file), so no script edits sys.path.
+site="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$ROOT/tests" > "$site/hullcheck-test-support.pth"
 export PATH="$ROOT/.venv/bin:$PATH"
 export VIRTUAL_ENV="$ROOT/.venv"

@@ -12,7 +12,7 @@ import sys
 from dataclasses import astuple, fields
 from typing import Any
 
-from conftest import Org, days_ago
+from support.org import Org, days_ago
 
 from hullcheck.audit import run_audit
 from hullcheck.demo.gitbuild import Commit
