@@ -15,6 +15,8 @@ On top of the ranks: extract and sources never import each other.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,19 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
         "def f():\n    import hullcheck.crawl.git\n    from hullcheck import audit\n"
     )
     assert [t for _, t in _imports(src)] == ["hullcheck.store", "hullcheck.crawl.git", "hullcheck.audit"]
+
+
+@pytest.mark.parametrize(
+    ("module", "must_not_load"),
+    [
+        # `hullcheck sql`, `runs`, `--help`: no git, no HTTP stack, no Prefect, not even the database driver.
+        ("hullcheck.cli.app", ("git", "requests", "oras", "prefect", "duckdb", "yaml", "pydantic")),
+        # a git-only audit: the HTTP stack and Prefect load only when registries (or flows) are used.
+        ("hullcheck.audit", ("requests", "oras", "prefect")),
+    ],
+)
+def test_start_up_stays_light(module: str, must_not_load: tuple[str, ...]) -> None:
+    code = f"import sys, {module}; print(' '.join(m for m in {must_not_load!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"importing {module} loaded {out.stdout.strip()}"
