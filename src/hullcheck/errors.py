@@ -51,6 +51,10 @@ class RegistryNotFound(RegistryError, NotFound):
     """The registry answered that the repository, tag, manifest or blob does not exist."""
 
 
+class Interrupted(SourceError):
+    """The crawl was asked to stop (SIGTERM, Ctrl-C) before this read."""
+
+
 class CredentialError(SourceError):
     """Credentials were configured but cannot be read (Docker config, credential helper)."""
 

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import oras.provider
 import requests
 
-from hullcheck.errors import CredentialError, RegistryError, RegistryNotFound
+from hullcheck.errors import CredentialError, Interrupted, RegistryError, RegistryNotFound
+from hullcheck.sources.http_failures import TRANSIENT, describe
 from hullcheck.sources.images import Fetched
 from hullcheck.sources.registry_auth import Credentials, find_credentials, parse_challenge
 
@@ -35,6 +37,18 @@ MANIFEST_TYPES = (
 )
 LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_CHUNK = 1024 * 1024
+_MAX_LIST_BYTES = 64 * 1024 * 1024  # a catalog or tag list page
+T = TypeVar("T")
+
+
+class _Retry(Exception):
+    """Raised inside an attempt: the answer was bad in a way another attempt may fix."""
+
+    def __init__(self, words: str, final: str | None = None) -> None:
+        super().__init__(words)
+        self.words = words
+        self.final = final  # the whole message when no attempt is left, if `words` would not read well
 
 
 def registry_host(name: str) -> str:
@@ -65,6 +79,7 @@ class RegistryClient(oras.provider.Registry):
         self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (token, expires at)
         self._basic = False
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.requests: Counter[str] = Counter()  # "GET manifest", "HEAD manifest", "GET blob", …
 
     @property
@@ -92,53 +107,73 @@ class RegistryClient(oras.provider.Registry):
         creds = self._creds() if self._basic else None
         return {"Authorization": creds.basic_header()} if creds else {}
 
-    def do_request(  # type: ignore[override]
+    def stop(self) -> None:
+        """Stop soon: no new request, no retry, no backoff sleep (the crawl is being cancelled)."""
+        self._stopping.set()
+
+    def _exchange(
         self,
         url: str,
+        what: str,
+        read: Callable[[requests.Response], T],
         method: str = "GET",
-        data: Any = None,
-        headers: dict | None = None,
-        json: dict | None = None,
-        stream: bool = False,
+        headers: dict[str, str] | None = None,
         scope: str = "",
         kind: str = "",
-    ) -> requests.Response:
-        """One API call: retried when the failure is worth retrying, authenticated on challenge."""
+        keep_open: bool = False,
+    ) -> T:
+        """One API call, reading the answer included: retried when the failure is worth retrying (429, 5xx,
+        a connection refused, reset, cut short or stalled before or during the body, a body that does not
+        match its digest), authenticated on challenge. `what` names the thing read, for the error.
+        With `keep_open`, the response stays open after `read` (the caller streams and closes it)."""
         kind = kind or _kind(url)
         scope = scope or _scope(url)
         own_host = requests.compat.urlparse(url).netloc == self.host  # credentials go to this registry only
         attempt, authenticated = 0, False
         while True:
+            if self._stopping.is_set():
+                raise Interrupted(f"{self.host}: stopped before reading {what}")
             send = {**(headers or {}), **(self._auth_header(scope) if own_host else {})}
             self.requests[f"{method} {kind}"] += 1
+            retry_after, final = None, None
+            response, opened = None, False
             try:
-                response = self.session.request(
-                    method, url, data=data, json=json, headers=send, stream=stream, timeout=self.timeout
-                )
-            except (requests.ConnectionError, requests.Timeout) as e:
-                if attempt >= self.retries:
-                    raise RegistryError(f"{self.host}: cannot reach the registry ({_short(e)})") from None
-                self._sleep(attempt, None)
-                attempt += 1
-                continue
-            if response.status_code == 401 and not authenticated and own_host:
-                response.close()
-                self._authenticate(response, scope)
-                authenticated = True  # one authentication per call: a second 401 is an answer
-                continue
-            if response.status_code in _RETRY_STATUS and attempt < self.retries:
-                response.close()
-                self._sleep(attempt, response.headers.get("Retry-After"))
-                attempt += 1
-                continue
-            return response
+                response = self.session.request(method, url, headers=send, stream=True, timeout=self.timeout)
+                if response.status_code == 401 and not authenticated and own_host:
+                    self._authenticate(response, scope)
+                    authenticated = True  # one authentication per call: a second 401 is an answer
+                    continue
+                if response.status_code in _RETRY_STATUS:
+                    retry_after = response.headers.get("Retry-After")
+                    raise _Retry(f"the registry answered HTTP {response.status_code}")
+                self._check(response, what)
+                value = read(response)
+                opened = keep_open
+                return value
+            except _Retry as e:
+                failure, final = e.words, e.final
+            except TRANSIENT as e:
+                failure = describe(e, self.timeout[1])
+            finally:
+                if response is not None and not opened:
+                    response.close()
+            if attempt >= self.retries:
+                tries = f"; retried {attempt} time{'s' if attempt != 1 else ''}" if attempt else ""
+                if final is not None:
+                    raise RegistryError(final + tries)
+                if failure.startswith("the connection") or failure.startswith("the host name"):
+                    raise RegistryError(f"{self.host}: cannot reach the registry ({failure}) for {what}{tries}")
+                raise RegistryError(f"{self.host}: {failure} while reading {what}{tries}")
+            self._sleep(attempt, retry_after)
+            attempt += 1
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         delay = min(8.0, self.backoff * (2**attempt)) * random.uniform(0.5, 1.5)
         if retry_after:
             with contextlib.suppress(ValueError):
                 delay = min(30.0, float(retry_after))
-        time.sleep(delay)
+        if self._stopping.wait(delay):  # a stop ends the backoff at once
+            raise Interrupted(f"{self.host}: stopped while waiting to retry")
 
     def _authenticate(self, response: requests.Response, scope: str) -> None:
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -168,7 +203,7 @@ class RegistryClient(oras.provider.Registry):
             else:
                 token_response = self.session.get(realm, params=params, headers=headers, timeout=self.timeout)
         except requests.RequestException as e:
-            raise RegistryError(f"{self.host}: cannot reach its token service ({_short(e)})") from None
+            raise RegistryError(f"{self.host}: cannot reach its token service ({describe(e)})") from None
         self.requests["GET token"] += 1
         if token_response.status_code in (401, 403):
             who = f"as {creds.username!r}" if creds and creds.username else "anonymously"
@@ -202,95 +237,124 @@ class RegistryClient(oras.provider.Registry):
 
     # -- verbs (crane's names) ---------------------------------------------------------
     def catalog(self, page_size: int = 1000) -> list[str]:
-        repos: list[str] = []
-        url: str | None = self._url(f"/v2/_catalog?n={page_size}")
-        while url:
-            r = self.do_request(url, "GET", scope="registry:catalog:*", kind="catalog")
-            self._check(r, "the catalog")
-            repos.extend(r.json().get("repositories") or [])
-            nxt = r.links.get("next", {}).get("url")
-            url = requests.compat.urljoin(url, nxt) if nxt else None
-        return repos
+        return self._pages(self._url(f"/v2/_catalog?n={page_size}"), "repositories", "the catalog",
+                           "registry:catalog:*", "catalog")  # fmt: skip
 
     def ls(self, repository: str) -> list[str]:
-        tags: list[str] = []
-        url: str | None = self._url(f"/v2/{repository}/tags/list?n=1000")
-        while url:
-            r = self.do_request(url, "GET", scope=f"repository:{repository}:pull", kind="tags")
-            self._check(r, f"repository {repository}")
-            tags.extend(r.json().get("tags") or [])
+        return self._pages(self._url(f"/v2/{repository}/tags/list?n=1000"), "tags", f"the tag list of {repository}",
+                           f"repository:{repository}:pull", "tags")  # fmt: skip
+
+    def _pages(self, url: str | None, key: str, what: str, scope: str, kind: str) -> list[str]:
+        """A paginated list (Link: rel=next), each page read whole inside its attempt."""
+        items: list[str] = []
+
+        def page(r: requests.Response) -> tuple[list[str], str | None]:
+            try:
+                doc = json.loads(_read_capped(r, _MAX_LIST_BYTES, f"{self.host}: {what}"))
+            except ValueError:
+                raise _Retry("an unexpected answer (not JSON)") from None
+            values = doc.get(key) if isinstance(doc, dict) else None
+            if values is not None and not (isinstance(values, list) and all(isinstance(v, str) for v in values)):
+                raise RegistryError(f"{self.host}: {what} is not a list of names")
             nxt = r.links.get("next", {}).get("url")
-            url = requests.compat.urljoin(url, nxt) if nxt else None
-        return tags
+            return values or [], (requests.compat.urljoin(r.url, nxt) if nxt else None)
+
+        while url:
+            values, url = self._exchange(url, what, page, scope=scope, kind=kind)
+            items.extend(values)
+        return items
 
     def digest(self, repository: str, reference: str) -> tuple[str, str]:
         """(digest, media type) of a tag, with one HEAD request."""
-        r = self.do_request(
-            self._url(f"/v2/{repository}/manifests/{reference}"),
-            "HEAD",
-            headers={"Accept": ", ".join(MANIFEST_TYPES)},
-            scope=f"repository:{repository}:pull",
-            kind="manifest",
-        )
-        self._check(r, f"{repository}:{reference}")
-        digest = r.headers.get("Docker-Content-Digest", "")
+        what = f"the manifest of {_ref(repository, reference)}"
+        headers = self._exchange(
+            self._url(f"/v2/{repository}/manifests/{reference}"), what, lambda r: r.headers, "HEAD",
+            headers={"Accept": ", ".join(MANIFEST_TYPES)}, scope=f"repository:{repository}:pull", kind="manifest",
+        )  # fmt: skip
+        digest = headers.get("Docker-Content-Digest", "")
         if not digest:  # a registry that does not say: fall back to the body
             fetched = self.manifest(repository, reference)
             return fetched.digest, fetched.media_type
-        return digest, r.headers.get("Content-Type", "").split(";")[0]
+        return digest, headers.get("Content-Type", "").split(";")[0]
 
     def manifest(self, repository: str, reference: str, expected_digest: str | None = None) -> Fetched:
-        r = self.do_request(
-            self._url(f"/v2/{repository}/manifests/{reference}"),
-            "GET",
-            headers={"Accept": ", ".join(MANIFEST_TYPES)},
-            scope=f"repository:{repository}:pull",
-            kind="manifest",
-            stream=True,
-        )
-        self._check(r, f"{repository}@{reference}")
-        data = _read_capped(r, self.max_manifest_bytes, f"{self.host}: manifest {repository}@{reference}")
-        wanted = expected_digest or (reference if reference.startswith(("sha256:", "sha512:")) else None)
-        wanted = wanted or r.headers.get("Docker-Content-Digest")
-        algorithm = wanted.split(":", 1)[0] if wanted and wanted.startswith("sha512:") else "sha256"
-        actual = f"{algorithm}:" + hashlib.new(algorithm, data).hexdigest()
-        if wanted and wanted != actual:
-            raise RegistryError(
-                f"{self.host}: manifest {repository}@{reference} does not match its digest "
-                f"(expected {wanted}, got {actual}): refused"
-            )
-        return Fetched(data, r.headers.get("Content-Type", "").split(";")[0], actual)
+        what = f"the manifest of {_ref(repository, reference)}"
+
+        def read(r: requests.Response) -> Fetched:
+            data = _read_capped(r, self.max_manifest_bytes, f"{self.host}: manifest {repository}@{reference}")
+            wanted = expected_digest or (reference if reference.startswith(("sha256:", "sha512:")) else None)
+            wanted = wanted or r.headers.get("Docker-Content-Digest")
+            algorithm = wanted.split(":", 1)[0] if wanted and wanted.startswith("sha512:") else "sha256"
+            actual = f"{algorithm}:" + hashlib.new(algorithm, data).hexdigest()
+            if wanted and wanted != actual:  # corrupted on the way, or a registry serving the wrong bytes
+                raise _Retry(
+                    "the body did not match its digest",
+                    f"{self.host}: manifest {_ref(repository, reference)}"
+                    f" does not match its digest (expected {wanted}, got {actual}): refused",
+                )
+            return Fetched(data, r.headers.get("Content-Type", "").split(";")[0], actual)
+
+        return self._exchange(self._url(f"/v2/{repository}/manifests/{reference}"), what, read,
+                              headers={"Accept": ", ".join(MANIFEST_TYPES)}, scope=f"repository:{repository}:pull",
+                              kind="manifest")  # fmt: skip
 
     def blob(self, repository: str, digest: str, max_bytes: int) -> bytes:
-        """A small blob (an image config), whole, refused past `max_bytes`."""
-        chunks, total = [], 0
-        for chunk in self.open_blob(repository, digest, max_bytes):
-            total += len(chunk)
-            if total > max_bytes:
-                raise RegistryError(f"{self.host}: blob {digest} is over the {max_bytes}-byte limit: refused")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        """A small blob (an image config), whole, verified, refused past `max_bytes`."""
+        what = f"blob {digest} of {repository}"
+
+        def read(r: requests.Response) -> bytes:
+            data = _read_capped(r, max_bytes, f"{self.host}: blob {digest}")
+            if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+                raise _Retry(
+                    "the body did not match its digest", f"{self.host}: {what} does not match its digest: refused"
+                )
+            return data
+
+        return self._exchange(self._url(f"/v2/{repository}/blobs/{digest}"), what, read,
+                              scope=f"repository:{repository}:pull", kind="blob")  # fmt: skip
 
     def open_blob(self, repository: str, digest: str, max_bytes: int | None = None) -> Iterator[bytes]:
-        """Stream a blob (layers: never whole in memory); the digest is checked at the end."""
-        r = self.do_request(
-            self._url(f"/v2/{repository}/blobs/{digest}"),
-            "GET",
-            stream=True,
-            scope=f"repository:{repository}:pull",
-            kind="blob",
-        )
-        self._check(r, f"blob {digest} of {repository}")
-        declared = r.headers.get("Content-Length", "")
-        if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
-            r.close()
-            raise RegistryError(f"{self.host}: blob {digest} is {declared} bytes, over the {max_bytes}-byte limit")
-        h = hashlib.sha256()
-        for chunk in r.iter_content(1024 * 1024):
-            h.update(chunk)
-            yield chunk
+        """Stream a blob (layers: never whole in memory); the digest is checked at the end.
+
+        A failure mid-stream resumes where it stopped with an HTTP Range request (within the
+        client's retry budget), so the consumer never sees a byte twice or a gap."""
+        url, what = self._url(f"/v2/{repository}/blobs/{digest}"), f"blob {digest} of {repository}"
+        h, offset, failures = hashlib.sha256(), 0, 0
+        while True:
+            headers = {"Range": f"bytes={offset}-"} if offset else None
+            r = self._exchange(
+                url,
+                what,
+                lambda r: r,
+                headers=headers,
+                scope=f"repository:{repository}:pull",
+                kind="blob",
+                keep_open=True,
+            )
+            try:
+                declared = r.headers.get("Content-Length", "")
+                if not offset and max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
+                    raise RegistryError(f"{self.host}: {what} is {declared} bytes, over the {max_bytes}-byte limit")
+                skip = offset if r.status_code == 200 else 0  # a registry that ignores Range sends it all again
+                for chunk in r.iter_content(_CHUNK):
+                    if skip:
+                        cut = min(skip, len(chunk))
+                        chunk, skip = chunk[cut:], skip - cut
+                    if chunk:
+                        h.update(chunk)
+                        offset += len(chunk)
+                        yield chunk
+                break
+            except TRANSIENT as e:
+                failures += 1
+                if failures > self.retries:
+                    raise RegistryError(f"{self.host}: {describe(e, self.timeout[1])} while reading {what} "
+                                        f"(at byte {offset}); resumed {failures - 1} times") from None  # fmt: skip
+                self._sleep(failures - 1, None)
+            finally:
+                r.close()
         if "sha256:" + h.hexdigest() != digest:
-            raise RegistryError(f"{self.host}: blob {digest} of {repository} does not match its digest: refused")
+            raise RegistryError(f"{self.host}: {what} does not match its digest: refused")
 
 
 def _read_capped(r: requests.Response, cap: int, what: str) -> bytes:
@@ -326,9 +390,5 @@ def _scope(url: str) -> str:
     return ""
 
 
-def _short(e: Exception) -> str:
-    text = str(e)
-    for needle in ("Connection refused", "timed out", "Name or service not known", "No route to host"):
-        if needle in text:
-            return needle.lower()
-    return type(e).__name__
+def _ref(repository: str, reference: str) -> str:
+    return f"{repository}@{reference}" if ":" in reference else f"{repository}:{reference}"
