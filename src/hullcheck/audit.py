@@ -12,11 +12,12 @@ files and facts; each image source is written in one transaction.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from hullcheck import __version__
@@ -24,6 +25,7 @@ from hullcheck.config import Config, RegistrySource
 from hullcheck.crawl import known as known_facts
 from hullcheck.crawl.git import GitCrawl, crawl_repo
 from hullcheck.crawl.known import KnownImages
+from hullcheck.crawl.pool import map_unordered
 from hullcheck.crawl.rows import ImageResult, RepoResult
 from hullcheck.crawl.writer import GitWriter, write_images
 from hullcheck.extract.files import FileKind
@@ -138,20 +140,17 @@ def crawl_git(
     ctx = git_crawl(store, cfg, as_of)
     summary = GitSummary(total=len(specs), stats=ctx.mirrors.stats)
     writer = GitWriter(store, run_id, cfg.write_batch_repos)
-    pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="crawl")
+    results = map_unordered(partial(crawl_repo, ctx=ctx), specs, cfg.concurrency, threading.Event(), "crawl")
     try:
-        futures = [pool.submit(crawl_repo, spec, ctx) for spec in specs]
-        for done, fut in enumerate(as_completed(futures), 1):
-            result = fut.result()
+        for done, result in enumerate(results, 1):
             summary.count(result)
             writer.add(result)
             if progress is not None:
                 progress(result, done, len(specs))
     except BaseException:
-        # Stopping (SIGTERM, Ctrl-C, a store error): do not crawl what is still queued.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Stopping (SIGTERM, Ctrl-C, a store error): nothing queued starts, git processes in flight end.
+        ctx.mirrors.stop()
         raise
-    pool.shutdown(wait=True)
     writer.flush()
     return summary
 
@@ -173,13 +172,15 @@ def known_images(store: Store, cfg: Config) -> KnownImages:
     )
 
 
-def crawl_image_source(store: Store, job: ImageJob, known: KnownImages) -> ImageResult:
-    """One registry or layout; never raises (failures are rows)."""
-    from hullcheck.crawl.registry import crawl_layout, crawl_registry  # the HTTP stack only when used
+def crawl_image_source(
+    store: Store, job: ImageJob, known: KnownImages, stop: threading.Event | None = None
+) -> ImageResult:
+    """One registry or layout; never raises (failures are rows) unless stopped."""
+    from hullcheck.crawl.registry import crawl_layout, crawl_registry
 
     if isinstance(job, RegistrySource):
-        return crawl_registry(job, known, known_facts.seen_tags(store, job.host))
-    return crawl_layout(job, known)
+        return crawl_registry(job, known, known_facts.seen_tags(store, job.host), stop)
+    return crawl_layout(job, known, stop)
 
 
 def crawl_images(store: Store, run_id: int, cfg: Config) -> ImageSummary:
@@ -188,12 +189,16 @@ def crawl_images(store: Store, run_id: int, cfg: Config) -> ImageSummary:
     jobs = image_jobs(cfg)
     if not jobs:
         return summary
-    known = known_images(store, cfg)
-    for job in jobs:
-        result = crawl_image_source(store, job, known)
-        write_images(store, run_id, result)
-        known.learn(result)
-        summary.count(result)
+    known, stop = known_images(store, cfg), threading.Event()
+    try:
+        for job in jobs:
+            result = crawl_image_source(store, job, known, stop)
+            write_images(store, run_id, result)
+            known.learn(result)
+            summary.count(result)
+    except BaseException:
+        stop.set()  # SIGTERM, Ctrl-C: the source being crawled stops its requests at once
+        raise
     return summary
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import fnmatch
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hullcheck.config import RegistrySource
 from hullcheck.crawl.known import KnownImages
+from hullcheck.crawl.pool import map_unordered
 from hullcheck.crawl.rows import ImageResult, TagRow
-from hullcheck.errors import HullcheckError, RegistryError, RegistryNotFound
+from hullcheck.errors import HullcheckError, Interrupted, RegistryError, RegistryNotFound
 from hullcheck.extract.image.layer_scan import LayerScanError, scan_layer, summarize
 from hullcheck.extract.image.manifest import (
     MANIFEST_MEDIA_TYPES,
@@ -52,7 +52,9 @@ class ImageCrawlOptions:
                    src.layer_scan_budget_bytes)  # fmt: skip
 
 
-def crawl_registry(src: RegistrySource, known: KnownImages, seen_tags: set[tuple[str, str]]) -> ImageResult:
+def crawl_registry(
+    src: RegistrySource, known: KnownImages, seen_tags: set[tuple[str, str]], stop: threading.Event | None = None
+) -> ImageResult:
     """One configured registry."""
     try:
         from hullcheck.sources.registry import RegistryClient  # the HTTP stack only when registries are audited
@@ -62,12 +64,12 @@ def crawl_registry(src: RegistrySource, known: KnownImages, seen_tags: set[tuple
     except RegistryError as e:
         return ImageResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
     try:
-        return crawl_images(client, ImageCrawlOptions.of(src), known, seen_tags)
+        return crawl_images(client, ImageCrawlOptions.of(src), known, seen_tags, stop)
     finally:
         client.close()
 
 
-def crawl_layout(path: Path, known: KnownImages) -> ImageResult:
+def crawl_layout(path: Path, known: KnownImages, stop: threading.Event | None = None) -> ImageResult:
     """An OCI layout directory, OCI archive or `docker save` tarball, crawled like a registry."""
     from hullcheck.sources.layout import LayoutSource
 
@@ -77,22 +79,32 @@ def crawl_layout(path: Path, known: KnownImages) -> ImageResult:
         name = f"layout:{path}"
         return ImageResult(name, [TagRow(name, None, None, None, None, "failed", str(e))])
     try:
-        return crawl_images(source, ImageCrawlOptions(), KnownImages(set(known.digests)), set())
+        return crawl_images(source, ImageCrawlOptions(), KnownImages(set(known.digests)), set(), stop)
     finally:
         source.close()
 
 
 def crawl_images(
-    source: ImageSource, options: ImageCrawlOptions, known: KnownImages, seen_tags: set[tuple[str, str]]
+    source: ImageSource,
+    options: ImageCrawlOptions,
+    known: KnownImages,
+    seen_tags: set[tuple[str, str]],
+    stop: threading.Event | None = None,
 ) -> ImageResult:
-    crawl = _Crawl(source, options, known, seen_tags)
+    """Every wanted repository and tag of one source. Never raises, except when stopped (the caller's
+    exception, e.g. SIGTERM's, passes through; queued repositories are dropped, requests end at once)."""
+    crawl = _Crawl(source, options, known, seen_tags, stop or threading.Event())
     try:
         repos = crawl.repositories()
     except Exception as e:  # an unreachable registry, a refused login, an unexpected answer: one failed row
         crawl.result.tags.append(TagRow(source.name, None, None, None, None, "failed", _message(e, source.name)))
         repos = []
-    with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="registry") as pool:
-        list(pool.map(crawl.repository, repos))
+    try:
+        for _ in map_unordered(crawl.repository, repos, options.concurrency, crawl.stop, "registry"):
+            pass
+    except BaseException:
+        source.stop()
+        raise
     crawl.result.requests = dict(source.requests)
     return crawl.result
 
@@ -131,26 +143,44 @@ def _wanted(name: str, include: list[str], exclude: list[str] | None = None) -> 
 
 class _Crawl:
     def __init__(
-        self, source: ImageSource, options: ImageCrawlOptions, known: KnownImages, seen_tags: set[tuple[str, str]]
+        self,
+        source: ImageSource,
+        options: ImageCrawlOptions,
+        known: KnownImages,
+        seen_tags: set[tuple[str, str]],
+        stop: threading.Event,
     ) -> None:
-        self.source, self.options = source, options
+        self.source, self.options, self.stop = source, options, stop
         self.layer_loader = known.layer_loader
         self.seen_tags = seen_tags
         self.unsummarized = set(known.unsummarized)
         self.rescanned: set[str] = set()
         self.result = ImageResult(source.name)
-        self.known = set(known.digests)  # grows as this crawl claims digests
+        self.known = set(known.digests)  # complete: in the database, or fetched whole by this crawl
+        self.fetching: dict[str, threading.Event] = {}  # digest -> set when its fetch ends, well or not
         self.lock = threading.Lock()
 
-    def _claim(self, digest: str, claims: list[str] | None = None) -> bool:
-        """True for the first thread that needs `digest`: the others treat it as known."""
+    def _acquire(self, digest: str) -> bool:
+        """True when this thread must fetch `digest`; False when it is complete. A digest another thread
+        is fetching is waited for: if that fetch fails, this thread tries in turn. So a tag is recorded
+        only with every manifest, child and config it names, or as a failure."""
+        while True:
+            with self.lock:
+                if digest in self.known:
+                    return False
+                pending = self.fetching.get(digest)
+                if pending is None:
+                    self.fetching[digest] = threading.Event()
+                    return True
+            while not pending.wait(0.5):
+                if self.stop.is_set():
+                    raise Interrupted(f"{self.result.source}: stopped while waiting for {digest}")
+
+    def _release(self, digest: str, complete: bool) -> None:
         with self.lock:
-            if digest in self.known:
-                return False
-            self.known.add(digest)
-        if claims is not None:
-            claims.append(digest)
-        return True
+            if complete:
+                self.known.add(digest)
+            self.fetching.pop(digest).set()
 
     def repositories(self) -> list[str]:
         wanted = self.options.repositories
@@ -164,27 +194,25 @@ class _Crawl:
         try:
             tags = [t for t in self.source.ls(repo) if _wanted(t, self.options.tags, self.options.exclude_tags)]
         except Exception as e:
-            self._add(TagRow(name, repo, None, None, None, "failed", _message(e, name)))
+            self._add(TagRow(name, repo, None, None, None, "failed", f"{repo}: {_message(e, name)}"))
             return
         for tag in sorted(tags):
+            if self.stop.is_set():
+                return
             row = self.tag(repo, tag)
             if row is not None:
                 self._add(row)
 
     def tag(self, repo: str, tag: str) -> TagRow | None:
-        claims: list[str] = []
         name = self.result.source
         try:
-            return self._tag(repo, tag, claims)
+            return self._tag(repo, tag)
         except _TagVanished:
             return None  # deleted between the tag list and this request: nothing to audit
         except Exception as e:
-            failure = e
-        with self.lock:  # what this tag claimed but could not fetch is not known: another tag may fetch it
-            self.known.difference_update(claims)
-        return TagRow(name, repo, tag, None, None, "failed", f"{repo}:{tag}: {_message(failure, name)}")
+            return TagRow(name, repo, tag, None, None, "failed", f"{repo}:{tag}: {_message(e, name)}")
 
-    def _tag(self, repo: str, tag: str, claims: list[str]) -> TagRow:
+    def _tag(self, repo: str, tag: str) -> TagRow:
         fetched = None
         try:
             if (repo, tag) in self.seen_tags:  # seen on an earlier night: one HEAD tells whether it moved
@@ -194,7 +222,7 @@ class _Crawl:
                 digest, media_type = fetched.digest, fetched.media_type
         except RegistryNotFound:
             raise _TagVanished from None
-        if not self._claim(digest, claims):
+        if not self._acquire(digest):
             if self.options.layer_scan and self._claim_rescan(digest):
                 try:
                     self.rescan(repo, digest)
@@ -202,32 +230,38 @@ class _Crawl:
                     with self.lock:
                         self.result.layer_errors[digest] = _message(e, self.result.source)
             return TagRow(self.result.source, repo, tag, digest, media_type, "known")
-        self.manifest(repo, digest, media_type, fetched, claims)
+        self.manifest(repo, digest, media_type, fetched)
         return TagRow(self.result.source, repo, tag, digest, media_type, "new")
 
-    def manifest(
-        self,
-        repo: str,
-        digest: str,
-        media_type: str | None,
-        fetched: Fetched | None = None,
-        claims: list[str] | None = None,
-    ) -> None:
-        fetched = fetched or self.source.manifest(repo, digest, expected_digest=digest)
-        facts = parse_manifest(fetched.data, digest, fetched.media_type or media_type)
-        facts.children = [c for c in facts.children if is_platform_image(c)]
-        children = [c.child_digest for c in facts.children if self._claim(c.child_digest, claims)]
-        for child_digest in children:
-            self.manifest(repo, child_digest, None, None, claims)
-        if self.options.layer_scan and facts.kind == "manifest":
-            self.scan(repo, facts)
-        if facts.config_digest and self._claim(facts.config_digest, claims):
-            data = self.source.blob(repo, facts.config_digest, MAX_CONFIG_BYTES)
-            config = parse_config(data, facts.config_digest)
+    def manifest(self, repo: str, digest: str, media_type: str | None, fetched: Fetched | None = None) -> None:
+        """Fetch an acquired manifest or index and all it names; it enters the result only complete."""
+        complete = False
+        try:
+            fetched = fetched or self.source.manifest(repo, digest, expected_digest=digest)
+            facts = parse_manifest(fetched.data, digest, fetched.media_type or media_type)
+            facts.children = [c for c in facts.children if is_platform_image(c)]
+            for child in facts.children:
+                if self._acquire(child.child_digest):
+                    self.manifest(repo, child.child_digest, None)
+            if self.options.layer_scan and facts.kind == "manifest":
+                self.scan(repo, facts)
+            if facts.config_digest and self._acquire(facts.config_digest):
+                self.config(repo, facts.config_digest)
+            with self.lock:
+                self.result.manifests[digest] = facts
+            complete = True
+        finally:
+            self._release(digest, complete)
+
+    def config(self, repo: str, digest: str) -> None:
+        complete = False
+        try:
+            config = parse_config(self.source.blob(repo, digest, MAX_CONFIG_BYTES), digest)
             with self.lock:
                 self.result.configs[config.config_digest] = config
-        with self.lock:
-            self.result.manifests[digest] = facts
+            complete = True
+        finally:
+            self._release(digest, complete)
 
     def _claim_rescan(self, digest: str) -> bool:
         """True once for a known digest whose images have no layer-scan summary yet."""

@@ -12,6 +12,7 @@ One-shot commands go through `subprocess` with timeouts; the persistent reader i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import git as gitpython
 
-from hullcheck.errors import GitSourceError
+from hullcheck.errors import GitSourceError, Interrupted
 from hullcheck.redact import redact_url
 from hullcheck.sources.ref_advert import Advert, AdvertError, AdvertUnavailable, advertised_refs
 from hullcheck.sources.specs import RepoSpec
@@ -186,6 +187,9 @@ class GitMirrors:
         self._locks: dict[Path, threading.Lock] = {}
         self.cloned: set[Path] = set()  # mirrors created by this audit: they hold no blob yet
         self._locks_guard = threading.Lock()
+        self._procs: set[subprocess.Popen[str]] = set()  # git processes running now (stopped on SIGTERM)
+        self._procs_guard = threading.Lock()
+        self._stopping = threading.Event()
 
     def lock(self, spec: RepoSpec) -> threading.Lock:
         path = self.mirror_path(spec)
@@ -203,23 +207,43 @@ class GitMirrors:
             args = [clean if a == url else a for a in args]
             env = {**env, "GIT_ASKPASS": str(self._askpass()), "HULLCHECK_GIT_USERNAME": user,
                    "HULLCHECK_GIT_PASSWORD": password or ""}  # fmt: skip
+        if self._stopping.is_set():
+            raise Interrupted(f"stopped before git {args[0]}")
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            encoding="utf-8",
+            errors="backslashreplace",  # file names are bytes; a Latin-1 name must not fail the repo
+            env=env,
+        )
+        with self._procs_guard:
+            self._procs.add(proc)
         try:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=cwd,
-                input=stdin,
-                capture_output=True,
-                encoding="utf-8",
-                errors="backslashreplace",  # file names are bytes; a Latin-1 name must not fail the repo
-                timeout=self.timeout,
-                env=env,
-                check=False,
-            )
+            out, err = proc.communicate(stdin, timeout=self.timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             raise GitSourceError(f"git {args[0]} took longer than {self.timeout}s and was stopped") from None
+        finally:
+            with self._procs_guard:
+                self._procs.discard(proc)
+        if self._stopping.is_set():
+            raise Interrupted(f"git {args[0]} was stopped: the audit is stopping")
         if proc.returncode != 0:
-            raise GitSourceError(_explain(proc.stderr, url))
-        return proc.stdout
+            raise GitSourceError(_explain(err, url))
+        return out
+
+    def stop(self) -> None:
+        """The audit is stopping: end the git processes in flight, start no new one."""
+        self._stopping.set()
+        with self._procs_guard:
+            running = list(self._procs)
+        for proc in running:
+            with contextlib.suppress(OSError):
+                proc.terminate()
 
     def _askpass(self) -> Path:
         script = self.cache_dir / "askpass.sh"

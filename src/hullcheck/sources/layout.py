@@ -61,6 +61,9 @@ class LayoutSource:
         except (OSError, tarfile.TarError, ValueError, KeyError) as e:
             raise RegistryError(f"{self.name}: not an OCI layout or image archive: {e}") from None
 
+    def stop(self) -> None:
+        """Nothing to interrupt: local reads end on their own, quickly."""
+
     def close(self) -> None:
         if self._tar is not None:
             self._tar.close()
