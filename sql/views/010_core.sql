@@ -13,7 +13,7 @@ FROM audit_runs;
 
 CREATE OR REPLACE VIEW repo_snapshots AS
 SELECT s.run_id, r.effective_at, s.repo, s.url, s.ref, s.commit_sha, s.committed_at,
-       s.status, s.error, s.blobs_read, s.duration_ms
+       s.status, s.error, s.blobs_read, s.duration_ms, s.note
 FROM git_snapshots s
 JOIN runs r USING (run_id)
 WHERE r.status IN ('ok', 'partial');

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hullcheck.crawl.known import KnownGit
 from hullcheck.crawl.rows import RepoResult, SnapshotRow
-from hullcheck.errors import GitSourceError
+from hullcheck.errors import HullcheckError
 from hullcheck.extract.commit import BlobTooLarge, CommitRows, extract_commit, plan_commit, symlinks_to_read
 from hullcheck.redact import redact_text
 from hullcheck.sources.git import GitMirrors, TreeEntry
@@ -37,11 +37,12 @@ def crawl_repo(spec: RepoSpec, ctx: GitCrawl) -> RepoResult:
     snap = result.snapshot
     try:
         _crawl(spec, ctx, result)
-    except GitSourceError as e:
+    except HullcheckError as e:
         snap.status, snap.error = "failed", f"{spec.display_url}: {e}"
     except Exception as e:  # a bug must not stop the other repositories either
         detail = redact_text(str(e))[:300]
         snap.status, snap.error = "failed", f"{spec.display_url}: internal error ({type(e).__name__}: {detail})"
+    snap.note = ctx.mirrors.take_notes(spec)
     if snap.status == "failed":
         result.rows, result.new_commit = CommitRows(), False
     snap.duration_ms = int((time.monotonic() - started) * 1000)

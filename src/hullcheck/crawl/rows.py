@@ -27,6 +27,7 @@ class SnapshotRow:
     error: str | None = None
     blobs_read: int = 0
     duration_ms: int = 0
+    note: str | None = None  # what the crawl had to repair (a stale lock, a mirror cloned again)
 
 
 @dataclass

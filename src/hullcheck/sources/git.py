@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,7 @@ import git as gitpython
 
 from hullcheck.errors import GitSourceError, Interrupted
 from hullcheck.redact import redact_url
+from hullcheck.sources.git_recovery import remove_stale_locks
 from hullcheck.sources.ref_advert import Advert, AdvertError, AdvertUnavailable, advertised_refs
 from hullcheck.sources.specs import RepoSpec
 
@@ -190,6 +192,8 @@ class GitMirrors:
         self._procs: set[subprocess.Popen[str]] = set()  # git processes running now (stopped on SIGTERM)
         self._procs_guard = threading.Lock()
         self._stopping = threading.Event()
+        self._notes: dict[str, list[str]] = {}  # repository name -> what was repaired in its mirror
+        self.started = time.time()  # lock files older than this were left by an earlier process
 
     def lock(self, spec: RepoSpec) -> threading.Lock:
         path = self.mirror_path(spec)
@@ -297,22 +301,67 @@ class GitMirrors:
         return self.cache_dir / f"{safe}-{digest}.git"
 
     def ensure_commit(self, spec: RepoSpec, tip: RemoteTip) -> Path:
-        """A bare mirror that holds `tip` and its history (blobs fetched on demand)."""
+        """A bare mirror that holds `tip` and its history (blobs fetched on demand).
+
+        A mirror an interrupted git process left locked is unlocked; one that still cannot be
+        updated is cloned again, once. What was done is kept in `notes` for the snapshot row."""
         path = self.mirror_path(spec)
-        if not (path / "HEAD").exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            if tmp.exists():
-                subprocess.run(["rm", "-rf", str(tmp)], check=False)
-            self._git(["clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", spec.url, str(tmp)], spec.url)
-            tmp.rename(path)  # a clone killed half-way never looks like a mirror
-            self.stats.add(clones=1)
-            self.cloned.add(path)
+        fresh = not (path / "HEAD").exists()
+        if fresh:
+            self._clone(spec, path)
+        else:
+            removed = remove_stale_locks(path, self.started)
+            if removed:
+                self._note(spec, f"removed stale lock files left by an interrupted git process: {', '.join(removed)}")
+        try:
+            self._update(spec, path, tip)
+        except GitSourceError as e:
+            if fresh:
+                raise
+            # The remote just answered ref discovery, so the mirror is the likely culprit: clone it
+            # again, keeping the old one until the new clone is complete (a network failure loses nothing).
+            first = str(e).splitlines()[0] if str(e) else "git failed"
+            broken = path.with_suffix(".broken")
+            subprocess.run(["rm", "-rf", str(broken)], check=False)
+            path.rename(broken)
+            try:
+                self._clone(spec, path)
+                self._update(spec, path, tip)
+            except GitSourceError as again:
+                subprocess.run(["rm", "-rf", str(path)], check=False)
+                broken.rename(path)
+                raise GitSourceError(
+                    f"{again} (the mirror could not be updated: {first}; cloning it again failed too)"
+                ) from None
+            subprocess.run(["rm", "-rf", str(broken)], check=False)
+            self._note(spec, f"the mirror could not be updated ({first}); it was cloned again")
+        return path
+
+    def _clone(self, spec: RepoSpec, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        if tmp.exists():
+            subprocess.run(["rm", "-rf", str(tmp)], check=False)
+        self._git(["clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", spec.url, str(tmp)], spec.url)
+        tmp.rename(path)  # a clone killed half-way never looks like a mirror
+        self.stats.add(clones=1)
+        self.cloned.add(path)
+
+    def _update(self, spec: RepoSpec, path: Path, tip: RemoteTip) -> None:
         if self._local_ref(path, tip.ref, spec.url) != tip.sha:
             refspec = f"+{tip.ref}:{tip.ref}" if tip.ref != "HEAD" else tip.sha
             self._git(["fetch", "--quiet", "--no-tags", "--update-head-ok", "origin", refspec], spec.url, cwd=path)
             self.stats.add(fetches=1)
-        return path
+
+    def _note(self, spec: RepoSpec, text: str) -> None:
+        with self._locks_guard:
+            self._notes.setdefault(spec.name, []).append(text)
+
+    def take_notes(self, spec: RepoSpec) -> str | None:
+        """What the mirror needed (unlocked, cloned again) while `spec` was crawled, then forgotten."""
+        with self._locks_guard:
+            notes = self._notes.pop(spec.name, [])
+        return "; ".join(notes) or None
 
     def _local_ref(self, path: Path, ref: str, url: str) -> str | None:
         # Reads the ref only: asking for the object itself would make a partial clone fetch it lazily.
