@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+import urllib3
 from support.oci.builder import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -277,6 +279,221 @@ def test_proxy_keeps_the_token_challenge(token_registry: Registry, registry_prox
         in requests.get(f"{proxy.url}/v2/", timeout=10).headers["WWW-Authenticate"]
     )
     assert sha(remote(proxy, "private/via-proxy:1", "--raw", creds=True)) == digest
+
+
+# --- the proxy's body faults (a real `requests` client, not hullcheck's) --------------------
+
+BIG_BLOB = max(expected_image(IMAGES["datasets"]).layers, key=lambda layer: len(layer.blob))
+FAST = (5, 0.5)  # connect, read timeouts of a client that gives up on a stalled body
+
+
+def broken_read(url: str, **kwargs: Any) -> tuple[int, int, int, requests.RequestException]:
+    """GET `url` streaming -> (status, Content-Length, bytes received, the exception that ended the body).
+
+    Bytes received are counted in whole 8 KiB chunks: urllib3 drops the partial chunk it was filling."""
+    with requests.get(url, stream=True, **kwargs) as resp:
+        got = 0
+        try:
+            for chunk in resp.iter_content(8192):
+                got += len(chunk)
+        except requests.RequestException as exc:
+            return resp.status_code, int(resp.headers["Content-Length"]), got, exc
+    raise AssertionError(f"{url}: the body arrived whole ({got} bytes)")
+
+
+def test_proxy_resets_and_truncates_mid_body(pushed_registry: Registry, registry_proxy: Proxies) -> None:
+    proxy = registry_proxy(pushed_registry)
+    blob = f"{proxy.url}/v2/test/datasets/blobs/{BIG_BLOB.digest}"
+    manifest = f"{proxy.url}/v2/test/single/manifests/1.0"
+    size = len(BIG_BLOB.blob)
+
+    proxy.break_next(1, "reset", kinds={"blob"})
+    assert requests.get(manifest, headers=ACCEPT, timeout=10).status_code == 200  # not a blob: untouched
+    status, length, got, exc = broken_read(blob, timeout=10)
+    assert (status, length) == (200, size) and size // 2 - 8192 < got <= size // 2  # real headers, half the body
+    assert type(exc) is requests.exceptions.ChunkedEncodingError
+    assert isinstance(exc.args[0], urllib3.exceptions.ProtocolError)
+    assert isinstance(exc.args[0].args[1], ConnectionResetError)  # ECONNRESET, not a clean close
+
+    proxy.break_next(2, "truncate")
+    status, length, got, exc = broken_read(blob, timeout=10)
+    assert (status, length) == (200, size) and size // 2 - 8192 < got <= size // 2
+    assert type(exc) is requests.exceptions.ChunkedEncodingError
+    assert f"IncompleteRead({size // 2} bytes read, {size - size // 2} more expected)" in str(exc)
+    assert isinstance(exc.args[0].args[1], urllib3.exceptions.IncompleteRead)  # a short read, Content-Length enforced
+    with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):  # a small body too
+        requests.get(manifest, headers=ACCEPT, timeout=10)
+
+    assert requests.get(blob, timeout=10).content == BIG_BLOB.blob  # n used up: forwarded whole again
+    assert [(e.kind, e.status, e.injected, e.fault) for e in proxy.log] == [
+        ("manifest", 200, False, None),
+        ("blob", 200, True, "reset"),
+        ("blob", 200, True, "truncate"),
+        ("manifest", 200, True, "truncate"),
+        ("blob", 200, False, None),
+    ]
+    assert proxy.fault_counts == {("reset", "blob", "GET"): 1, ("truncate", "blob", "GET"): 1,
+                                  ("truncate", "manifest", "GET"): 1}  # fmt: skip
+    with pytest.raises(ValueError):
+        proxy.break_next(1, "explode")
+
+
+def test_proxy_resets_before_the_headers(
+    pushed_registry: Registry, registry: Registry, registry_proxy: Proxies
+) -> None:
+    """reset_before on any request; reset/truncate/stall where there is no body to break in (HEAD, empty)."""
+    proxy = registry_proxy(pushed_registry)
+    manifest = f"{proxy.url}/v2/test/single/manifests/1.0"
+    proxy.break_next(1, "reset_before")
+    with pytest.raises(requests.exceptions.ConnectionError, match="Connection aborted") as caught:
+        requests.get(manifest, headers=ACCEPT, timeout=10)
+    assert type(caught.value) is requests.exceptions.ConnectionError  # not the ChunkedEncodingError of a body
+    assert isinstance(caught.value.args[0].args[1], ConnectionResetError)
+    for mode in ("reset", "truncate", "stall"):
+        proxy.break_next(1, mode, kinds={"manifest"})
+        with pytest.raises(requests.exceptions.ConnectionError, match="Connection aborted"):
+            requests.head(manifest, headers=ACCEPT, timeout=FAST)  # no stall either: a HEAD has no middle
+    session = requests.Session()  # a kept-alive connection dies the same way, and the next one is fine
+    assert session.head(manifest, headers=ACCEPT, timeout=10).status_code == 200
+    proxy.break_next(1, "reset_before")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.head(manifest, headers=ACCEPT, timeout=10)
+    assert session.head(manifest, headers=ACCEPT, timeout=10).status_code == 200
+    session.close()
+    assert [(e.method, e.status, e.fault) for e in proxy.log] == [
+        ("GET", 200, "reset_before"),  # forwarded: the registry answered, the client never saw it
+        *[("HEAD", 200, "reset_before")] * 3,
+        ("HEAD", 200, None),
+        ("HEAD", 200, "reset_before"),
+        ("HEAD", 200, None),
+    ]
+    assert proxy.faults("reset_before") == 5 and proxy.faults(kind="manifest", method="HEAD") == 4
+
+    empty = registry_proxy(registry)  # starting an upload: 202 with an empty body
+    empty.break_next(1, "truncate", kinds={"upload"})
+    with pytest.raises(requests.exceptions.ConnectionError, match="Connection aborted"):
+        requests.post(f"{empty.url}/v2/proxied/empty/blobs/uploads/", timeout=10)
+    assert [(e.kind, e.status, e.fault) for e in empty.log] == [("upload", 202, "reset_before")]
+
+
+def test_proxy_stalls_mid_body_without_blocking_others(pushed_registry: Registry, registry_proxy: Proxies) -> None:
+    proxy = registry_proxy(pushed_registry)
+    assert proxy.stall_seconds == 5.0  # the default: longer than any sane read timeout
+    blob = f"{proxy.url}/v2/test/datasets/blobs/{BIG_BLOB.digest}"
+    proxy.break_next(2, "stall", kinds={"blob"}, stall_seconds=1.5)
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        streamed = pool.submit(broken_read, blob, timeout=FAST)
+        plain = pool.submit(requests.get, blob, timeout=FAST)
+        deadline = time.monotonic() + 5
+        while proxy.faults("stall") < 2 and time.monotonic() < deadline:  # both answers are stalled now...
+            time.sleep(0.01)
+        answers = list(pool.map(lambda _: requests.get(f"{proxy.url}/v2/", timeout=FAST).status_code, range(8)))
+        assert answers == [200] * 8  # ...and other connections are served meanwhile, in parallel too
+        status, length, got, exc = streamed.result()
+        with pytest.raises(requests.exceptions.ConnectionError, match="Read timed out") as caught:
+            plain.result()
+    timed_out = time.monotonic() - start
+    assert (status, length) == (200, len(BIG_BLOB.blob)) and 0 < got <= len(BIG_BLOB.blob) // 2
+    # Mid-body, requests reports a read timeout as a ConnectionError (requests.ReadTimeout only
+    # covers the wait for the headers) wrapping urllib3's ReadTimeoutError; streamed or not.
+    for error in (exc, caught.value):
+        assert type(error) is requests.exceptions.ConnectionError
+        assert not isinstance(error, requests.exceptions.Timeout)
+        assert isinstance(error.args[0], urllib3.exceptions.ReadTimeoutError)
+    assert timed_out > 0.4  # gave up after its 0.5 s read timeout (the stall ending would be a short read)
+
+    proxy.stall_seconds = 0.2  # a patient client waits the stall out and then meets a short read
+    proxy.break_next(1, "stall")
+    start = time.monotonic()
+    with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
+        requests.get(blob, timeout=10)
+    assert time.monotonic() - start >= 0.2
+    assert proxy.faults("stall", "blob", "GET") == 3
+
+
+def _plan() -> list[tuple[str, str, dict[str, str]]]:
+    """A crawl: ping, then per repository a catalog page, its tags, the `latest` manifest HEAD and GET,
+    its config blob -> [(method, path, headers)]."""
+    plan: list[tuple[str, str, dict[str, str]]] = [("GET", "/v2/", {})]
+    previous = ""
+    for repo in PUSHED_REPOS:
+        config = expected_image(IMAGES[PUSHED_REFS[f"{repo}:latest"]]).config_digest
+        plan += [
+            ("GET", f"/v2/_catalog?n=1&last={previous}" if previous else "/v2/_catalog?n=1", {}),
+            ("GET", f"/v2/{repo}/tags/list", {}),
+            ("HEAD", f"/v2/{repo}/manifests/latest", ACCEPT),
+            ("GET", f"/v2/{repo}/manifests/latest", ACCEPT),
+            ("GET", f"/v2/{repo}/blobs/{config}", {}),
+        ]
+        previous = repo
+    return plan
+
+
+def _crawl(proxy: RegistryProxy, plan: list[tuple[str, str, dict[str, str]]]) -> list[tuple[str, str, int | str]]:
+    """Run `plan` in order through `proxy` -> [(method, path, status or the exception's class name)]."""
+    seen: list[tuple[str, str, int | str]] = []
+    for method, path, headers in plan:
+        try:
+            outcome: int | str = requests.request(method, proxy.url + path, headers=headers, timeout=5).status_code
+        except requests.RequestException as exc:
+            outcome = type(exc).__name__
+        seen.append((method, path, outcome))
+    return seen
+
+
+CHAOS_MODES = [429, 502, 503, "reset", "truncate", "stall", "reset_before"]
+CRAWLED = {"catalog", "tags", "manifest", "blob"}
+
+
+def test_proxy_chaos_is_reproducible_and_hits_every_kind(pushed_registry: Registry, registry_proxy: Proxies) -> None:
+    proxy, plan = registry_proxy(pushed_registry), _plan()
+    proxy.stall_seconds = 0.05  # shorter than the crawl's read timeout: a stall ends as a short read
+    proxy.chaos(0.3, CHAOS_MODES, seed=3, kinds=CRAWLED)
+    first = _crawl(proxy, plan)
+    log, counts = list(proxy.log), proxy.fault_counts
+
+    meets = {"429": 429, "502": 502, "503": 503, "reset_before": "ConnectionError"}  # others: a broken body
+    for (method, path, outcome), entry in zip(first, log, strict=True):
+        assert (entry.method, entry.path) == (method, path)
+        if entry.fault is None:
+            assert outcome == 200 and not entry.injected, path
+        else:
+            assert entry.injected and outcome == meets.get(entry.fault, "ChunkedEncodingError"), (path, entry)
+    assert all(e.fault is None for e in log if e.kind == "ping")  # outside `kinds`
+    for kind, method in [("catalog", "GET"), ("tags", "GET"), ("manifest", "HEAD"), ("manifest", "GET"),
+                         ("blob", "GET")]:  # fmt: skip
+        assert proxy.faults(kind=kind, method=method) > 0, (kind, method)
+    assert {mode for mode, _, _ in counts} == set(map(str, CHAOS_MODES))  # seed 3 draws every mode here
+    assert 0.15 < proxy.faults() / len(log) < 0.45
+
+    proxy.reset()
+    proxy.chaos(0.3, CHAOS_MODES, seed=3, kinds=CRAWLED)
+    assert _crawl(proxy, plan) == first and proxy.log == log and proxy.fault_counts == counts  # same seed, same night
+    proxy.reset()
+    proxy.chaos(0.3, CHAOS_MODES, seed=4, kinds=CRAWLED)
+    assert _crawl(proxy, plan[:16]) != first[:16]
+
+    proxy.reset()  # the same requests from four concurrent clients: the same number of faults
+    proxy.chaos(0.3, CHAOS_MODES, seed=3, kinds=CRAWLED)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda i: _crawl(proxy, plan[i::4]), range(4)))
+    assert len(proxy.log) == len(plan) and proxy.faults() == sum(counts.values())
+
+    proxy.chaos(1.0, [429, 503, 502], seed=1)
+    answers = [requests.get(f"{proxy.url}/v2/", timeout=10) for _ in range(12)]
+    assert {(a.status_code, a.headers.get("Retry-After")) for a in answers} == {(429, "0"), (503, "0"), (502, None)}
+    with pytest.raises(ValueError):
+        proxy.chaos(0.5, ["explode"], seed=1)
+
+    proxy.clear_faults()
+    proxy.reset()
+    assert all(outcome == 200 for _, _, outcome in _crawl(proxy, plan))
+    assert proxy.faults() == 0 and not any(e.injected for e in proxy.log)
+    for ref, name in PUSHED_REFS.items():
+        repo, _, tag = ref.rpartition(":")
+        got = requests.get(f"{proxy.url}/v2/{repo}/manifests/{tag}", headers=ACCEPT, timeout=10)
+        assert got.content == IMAGES[name].manifest_bytes, ref
 
 
 # --- files on disk -------------------------------------------------------------------------
