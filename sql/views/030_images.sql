@@ -87,24 +87,67 @@ SELECT m.run_id, m.registry, m.repository, m.tag, m.manifest_digest, m.os, m.arc
         WHERE f.repo = m.git_repo AND f.commit_sha = m.git_commit AND f.kind = 'dockerfile') AS dockerfile_path
 FROM matched m;
 
--- latest_*: each registry as its newest committed run that read at least one tag saw it; a night on
--- which the whole registry was unreachable keeps the previous night's images (the failure
--- stays visible in `images` and in the run's status).
+-- latest_*: registries follow the git rule. Each tag shows its newest successful read, so a
+-- night on which a registry, a repository or a tag could not be read keeps the last committed
+-- facts (and says so in latest_images.newest_attempt_failed); a tag that its repository's newest
+-- tag list no longer names, or a repository the registry no longer lists, drops out.
 CREATE OR REPLACE VIEW latest_registry_runs AS
 SELECT registry, arg_max(run_id, effective_at) AS run_id
 FROM (SELECT DISTINCT registry, run_id, effective_at FROM images WHERE status <> 'failed')
 GROUP BY registry;
 
+CREATE OR REPLACE VIEW latest_registry_attempts AS
+SELECT registry, arg_max(run_id, effective_at) AS run_id
+FROM (SELECT DISTINCT registry, run_id, effective_at FROM images)
+GROUP BY registry;
+
+CREATE OR REPLACE VIEW latest_image_tags AS
+WITH repositories AS (  -- as each registry's newest run that read a tag listed them (failed ones included)
+    SELECT DISTINCT registry, repository FROM images SEMI JOIN latest_registry_runs USING (registry, run_id)
+    WHERE repository IS NOT NULL
+), listings AS (        -- per repository, its newest run that read its tag list
+    SELECT registry, repository, arg_max(run_id, effective_at) AS run_id
+    FROM images WHERE tag IS NOT NULL
+    GROUP BY registry, repository
+), listed AS (
+    SELECT DISTINCT i.registry, i.repository, i.tag
+    FROM images i
+    JOIN listings l USING (registry, repository, run_id)
+    SEMI JOIN repositories USING (registry, repository)
+    WHERE i.tag IS NOT NULL
+), good AS (            -- per tag, its newest successful read
+    SELECT registry, repository, tag, arg_max(run_id, effective_at) AS run_id
+    FROM images WHERE status <> 'failed' AND tag IS NOT NULL
+    GROUP BY registry, repository, tag
+), newest AS (          -- the rows of each registry's newest attempt
+    SELECT i.* FROM images i SEMI JOIN latest_registry_attempts USING (registry, run_id)
+)
+SELECT t.registry, t.repository, t.tag, g.run_id,
+       NOT EXISTS (SELECT 1 FROM newest n WHERE n.registry = t.registry AND n.repository = t.repository
+                   AND n.tag = t.tag AND n.status <> 'failed') AS newest_attempt_failed,
+       coalesce(
+           (SELECT any_value(n.error) FROM newest n WHERE n.registry = t.registry AND n.repository = t.repository
+              AND n.tag = t.tag AND n.status = 'failed'),
+           (SELECT any_value(n.error) FROM newest n WHERE n.registry = t.registry AND n.repository = t.repository
+              AND n.tag IS NULL AND n.status = 'failed'),
+           (SELECT any_value(n.error) FROM newest n WHERE n.registry = t.registry AND n.repository IS NULL
+              AND n.status = 'failed')) AS newest_error
+FROM listed t
+JOIN good g USING (registry, repository, tag);
+
 CREATE OR REPLACE VIEW latest_images AS
-SELECT * FROM images SEMI JOIN latest_registry_runs USING (registry, run_id);
+SELECT i.*, t.newest_attempt_failed, CASE WHEN t.newest_attempt_failed THEN t.newest_error END AS newest_error
+FROM images i JOIN latest_image_tags t USING (registry, repository, tag, run_id);
+CREATE OR REPLACE VIEW latest_image_failures AS
+SELECT i.* FROM images i SEMI JOIN latest_registry_attempts USING (registry, run_id) WHERE i.status = 'failed';
 CREATE OR REPLACE VIEW latest_image_manifests AS
-SELECT * FROM image_manifests SEMI JOIN latest_registry_runs USING (registry, run_id);
+SELECT * FROM image_manifests SEMI JOIN latest_image_tags USING (registry, repository, tag, run_id);
 CREATE OR REPLACE VIEW latest_image_layers AS
-SELECT * FROM image_layers SEMI JOIN latest_registry_runs USING (registry, run_id);
+SELECT * FROM image_layers SEMI JOIN latest_image_tags USING (registry, repository, tag, run_id);
 CREATE OR REPLACE VIEW latest_image_history AS
-SELECT * FROM image_history SEMI JOIN latest_registry_runs USING (registry, run_id);
+SELECT * FROM image_history SEMI JOIN latest_image_tags USING (registry, repository, tag, run_id);
 CREATE OR REPLACE VIEW latest_image_lineage AS
-SELECT * FROM image_lineage SEMI JOIN latest_registry_runs USING (registry, run_id);
+SELECT * FROM image_lineage SEMI JOIN latest_image_tags USING (registry, repository, tag, run_id);
 
 -- Layer scan results (registries with layer_scan: true), per platform image.
 CREATE OR REPLACE VIEW image_files_summary AS
@@ -115,4 +158,4 @@ FROM image_manifests im
 JOIN image_files_summary_facts s ON s.manifest_digest = im.manifest_digest;
 
 CREATE OR REPLACE VIEW latest_image_files_summary AS
-SELECT * FROM image_files_summary SEMI JOIN latest_registry_runs USING (registry, run_id);
+SELECT * FROM image_files_summary SEMI JOIN latest_image_tags USING (registry, repository, tag, run_id);
