@@ -121,6 +121,7 @@ class _Fault:
     retry_after: int | float | str | None
     kinds: frozenset[str] | None
     stall_seconds: float | None = None  # None: the proxy's .stall_seconds
+    match: str | None = None  # only requests whose path contains this (a digest, a repository)
 
     @property
     def status(self) -> int | None:
@@ -211,12 +212,23 @@ class RegistryProxy:
         status: int = 503,
         retry_after: int | float | str | None = None,
         kinds: set[str] | None = None,
+        match: str | None = None,
     ) -> None:
-        """Answer the next `n` requests (of `kinds` only, if given) with `status` (+ Retry-After) without forwarding."""
+        """Answer the next `n` requests (of `kinds`, whose path contains `match`, if given) with `status`
+        (+ Retry-After) without forwarding."""
         with self._lock:
-            self._faults.append(_Fault(n, _mode_name(status), retry_after, frozenset(kinds) if kinds else None))
+            self._faults.append(
+                _Fault(n, _mode_name(status), retry_after, frozenset(kinds) if kinds else None, match=match)
+            )
 
-    def break_next(self, n: int, mode: str, kinds: set[str] | None = None, stall_seconds: float | None = None) -> None:
+    def break_next(
+        self,
+        n: int,
+        mode: str,
+        kinds: set[str] | None = None,
+        stall_seconds: float | None = None,
+        match: str | None = None,
+    ) -> None:
         """Forward the next `n` requests (of `kinds`) and break the registry's answer on the wire as `mode`.
 
         `mode`: "reset" | "truncate" | "stall" (headers with the full Content-Length and half the body,
@@ -226,7 +238,7 @@ class RegistryProxy:
         if mode not in BODY_MODES:
             raise ValueError(f"break_next mode must be one of {BODY_MODES}, not {mode!r}")
         with self._lock:
-            self._faults.append(_Fault(n, mode, None, frozenset(kinds) if kinds else None, stall_seconds))
+            self._faults.append(_Fault(n, mode, None, frozenset(kinds) if kinds else None, stall_seconds, match))
 
     def chaos(self, rate: float, modes: Iterable[int | str], seed: int, kinds: set[str] | None = None) -> None:
         """From now on, fault each request (of `kinds`) with probability `rate`, the mode drawn from `modes`.
@@ -308,10 +320,14 @@ class RegistryProxy:
         self._server.server_close()
 
     # --- used by the handler -------------------------------------------------------------
-    def _take_fault(self, kind: str) -> _Fault | None:
+    def _take_fault(self, kind: str, path: str = "") -> _Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and (fault.kinds is None or kind in fault.kinds):
+                if (
+                    fault.remaining > 0
+                    and (fault.kinds is None or kind in fault.kinds)
+                    and (fault.match is None or fault.match in path)
+                ):
                     fault.remaining -= 1
                     return fault
             self._faults = [f for f in self._faults if f.remaining > 0]
@@ -359,7 +375,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self) -> None:
         proxy, kind = self.proxy, kind_of(self.path)
         body = self._body()
-        fault = proxy._take_fault(kind)
+        fault = proxy._take_fault(kind, self.path)
         if fault is not None and fault.status is not None:
             proxy._record(Logged(self.command, self.path, kind, fault.status, True, fault.mode))
             err = {"errors": [{"code": "UNAVAILABLE", "message": "injected by the test proxy", "detail": None}]}
