@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "hullcheck"
 RANK = {
     "errors": 0, "columns": 0, "assets": 0, "redact": 0, "dates": 0, "__init__": 0,
     "extract": 1, "sources": 1, "demo": 1,
-    "config": 2, "store": 2,
+    "config": 2, "store": 2, "store_values": 2,
     "crawl": 3,
     "audit": 4, "policy": 4,
     "report": 5,

@@ -28,6 +28,7 @@ from hullcheck.crawl.known import KnownImages
 from hullcheck.crawl.pool import map_unordered
 from hullcheck.crawl.rows import ImageResult, RepoResult
 from hullcheck.crawl.writer import GitWriter, write_images
+from hullcheck.errors import Stopped
 from hullcheck.extract.files import FileKind
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.sources.specs import RepoSpec
@@ -96,15 +97,18 @@ def run_audit(
     as_of: datetime | None = None,
     only: list[str] | None = None,
     progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> AuditSummary:
+    """One audit. Setting `cancel` (from a signal handler) stops it within a second: `Stopped` is raised
+    and the run is recorded failed."""
     specs = cfg.select_repos(only)  # config problems surface before a run is recorded
     started = time.monotonic()
     with Store.open(cfg.database_path) as store:
         summary = AuditSummary(begin_run(store, cfg, as_of, only))
         try:
-            summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress)
+            summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress, cancel)
             if as_of is None and not only:  # registries have no history to backfill; --only names git repos
-                summary.images = crawl_images(store, summary.run_id, cfg)
+                summary.images = crawl_images(store, summary.run_id, cfg, cancel)
         except BaseException as e:
             summary.status = "failed"
             fail_run(store, summary.run_id, summary.git, len(specs), e)
@@ -135,12 +139,13 @@ def crawl_git(
     specs: list[RepoSpec],
     as_of: datetime | None,
     progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> GitSummary:
     """Every repository crawled in parallel (`concurrency` threads), written in batches as they finish."""
     ctx = git_crawl(store, cfg, as_of)
     summary = GitSummary(total=len(specs), stats=ctx.mirrors.stats)
     writer = GitWriter(store, run_id, cfg.write_batch_repos)
-    results = map_unordered(partial(crawl_repo, ctx=ctx), specs, cfg.concurrency, threading.Event(), "crawl")
+    results = map_unordered(partial(crawl_repo, ctx=ctx), specs, cfg.concurrency, threading.Event(), "crawl", cancel)
     try:
         for done, result in enumerate(results, 1):
             summary.count(result)
@@ -173,32 +178,30 @@ def known_images(store: Store, cfg: Config) -> KnownImages:
 
 
 def crawl_image_source(
-    store: Store, job: ImageJob, known: KnownImages, stop: threading.Event | None = None
+    store: Store, job: ImageJob, known: KnownImages, cancel: threading.Event | None = None
 ) -> ImageResult:
-    """One registry or layout; never raises (failures are rows) unless stopped."""
+    """One registry or layout; never raises (failures are rows) unless cancelled."""
     from hullcheck.crawl.registry import crawl_layout, crawl_registry
 
     if isinstance(job, RegistrySource):
-        return crawl_registry(job, known, known_facts.seen_tags(store, job.host), stop)
-    return crawl_layout(job, known, stop)
+        return crawl_registry(job, known, known_facts.seen_tags(store, job.host), cancel)
+    return crawl_layout(job, known, cancel)
 
 
-def crawl_images(store: Store, run_id: int, cfg: Config) -> ImageSummary:
+def crawl_images(store: Store, run_id: int, cfg: Config, cancel: threading.Event | None = None) -> ImageSummary:
     """Each image source in turn, each written in one transaction; later sources skip digests earlier ones read."""
     summary = ImageSummary()
     jobs = image_jobs(cfg)
     if not jobs:
         return summary
-    known, stop = known_images(store, cfg), threading.Event()
-    try:
-        for job in jobs:
-            result = crawl_image_source(store, job, known, stop)
-            write_images(store, run_id, result)
-            known.learn(result)
-            summary.count(result)
-    except BaseException:
-        stop.set()  # SIGTERM, Ctrl-C: the source being crawled stops its requests at once
-        raise
+    known = known_images(store, cfg)
+    for job in jobs:
+        if cancel is not None and cancel.is_set():
+            raise Stopped("the audit was asked to stop")
+        result = crawl_image_source(store, job, known, cancel)
+        write_images(store, run_id, result)
+        known.learn(result)
+        summary.count(result)
     return summary
 
 
@@ -210,6 +213,10 @@ def finish_run(store: Store, run_id: int, git: GitSummary, images: ImageSummary)
     if images.failures:
         problems.append(f"{len(images.failures)} registry, repository or tag reads failed")
     status = "partial" if problems else "ok"
+    if store.repairs:  # values made storable (invalid text, numbers out of range): said, not hidden
+        problems.append(
+            "values repaired to be stored: " + ", ".join(f"{k} ({n})" for k, n in sorted(store.repairs.items()))
+        )
     params = [status, git.total, git.extracted, git.unchanged, git.failed, "; ".join(problems) or None, run_id]
     store.execute("finish_run", params)
     return status

@@ -35,6 +35,8 @@ class GitSource(_Model):
 
     @model_validator(mode="after")
     def _one_of(self) -> GitSource:
+        if self.url is not None and (self.url.startswith("-") or any(c in self.url for c in "\n\r\0")):
+            raise ValueError("not a repository URL or path (it starts with '-' or holds a line break)")
         if (self.url is None) == (self.path_glob is None):
             raise ValueError("give exactly one of 'url' or 'path_glob'")
         if self.name is not None and self.path_glob is not None:

@@ -51,6 +51,10 @@ class RegistryNotFound(RegistryError, NotFound):
     """The registry answered that the repository, tag, manifest or blob does not exist."""
 
 
+class Stopped(HullcheckError):
+    """The audit was asked to stop (SIGTERM, Ctrl-C); the run is recorded failed."""
+
+
 class Interrupted(SourceError):
     """The crawl was asked to stop (SIGTERM, Ctrl-C) before this read."""
 

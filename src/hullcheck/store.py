@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
@@ -25,6 +26,7 @@ import duckdb
 from hullcheck.assets import read_sql, sql_dir
 from hullcheck.columns import is_stored
 from hullcheck.errors import DatabaseLocked, DatabaseMissing, StoreError
+from hullcheck.store_values import Cleaner, Repairs, table_cleaners
 
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -59,6 +61,8 @@ class Store:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self._con = con
         self.path = path
+        self._cleaners: dict[str, dict[str, Cleaner]] = {}
+        self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
 
     @classmethod
     def open(cls, path: Path, read_only: bool = False) -> Store:
@@ -177,6 +181,7 @@ class Store:
             return 0
         if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
             raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code only
+        values = self._clean(table, columns, values)
         per_stmt = max(1, _MAX_PARAMS // len(columns))
         quoted = ", ".join(f'"{c}"' for c in columns)
         head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) VALUES "
@@ -185,6 +190,22 @@ class Store:
             chunk = values[i : i + per_stmt]
             self._con.execute(head_sql + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
         return len(values)
+
+    def _clean(self, table: str, columns: list[str], values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Values made storable (valid text, numbers in range): one bad value never fails a batch."""
+        if table not in self._cleaners:
+            self._cleaners[table] = table_cleaners(self._con, table, self.repairs)
+        by_column = self._cleaners[table]
+        fns = [(i, by_column[c]) for i, c in enumerate(columns) if c in by_column]
+        if not fns:
+            return values
+        out = []
+        for row in values:
+            cleaned = list(row)
+            for i, fn in fns:
+                cleaned[i] = fn(cleaned[i])
+            out.append(tuple(cleaned))
+        return out
 
     def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
         """DELETE the rows whose `column` is one of `values` (facts about to be written again)."""

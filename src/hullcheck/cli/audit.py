@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -11,13 +12,9 @@ from hullcheck.audit import AuditSummary, run_audit
 from hullcheck.cli.common import EXIT_ERROR, error
 from hullcheck.config import Config, load_config
 from hullcheck.crawl.rows import RepoResult
-from hullcheck.errors import HullcheckError
+from hullcheck.errors import HullcheckError, Stopped
 
 EXIT_STOPPED = 143  # 128 + SIGTERM, as shells report a job stopped by it
-
-
-class Stopped(Exception):
-    pass
 
 
 def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str] | None, quiet: bool) -> int:
@@ -27,24 +24,32 @@ def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str]
         error(str(e))
         return EXIT_ERROR
     interactive = sys.stderr.isatty() and not quiet
-    signal.signal(signal.SIGTERM, _stop)  # schedulers stop jobs with SIGTERM: record the run as failed
+    cancel, received = threading.Event(), []
+
+    def stop(signum: int, frame: object) -> None:
+        # Schedulers stop jobs with SIGTERM, people with Ctrl-C: ask the audit to stop (it records the run as
+        # failed within a second); raising here could land inside a database call. A second Ctrl-C forces it.
+        if cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        received.append(signal.Signals(signum).name)
+        cancel.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         if interactive:
-            summary = _with_progress_bar(cfg, as_of, only)
+            summary = _with_progress_bar(cfg, as_of, only, cancel)
         else:
-            summary = run_audit(cfg, as_of, only, None if quiet else _log_line)
+            summary = run_audit(cfg, as_of, only, None if quiet else _log_line, cancel)
+    except Stopped:
+        why = f"received {received[0]}" if received else "asked to stop"
+        print(f"stopped: {why}; the run is recorded as failed and stays invisible in reports", file=sys.stderr)
+        return EXIT_STOPPED
     except HullcheckError as e:
         error(str(e))
         return EXIT_ERROR
-    except Stopped as e:
-        print(f"stopped: {e}; the run is recorded as failed and stays invisible in reports", file=sys.stderr)
-        return EXIT_STOPPED
     _print_summary(summary)
     return summary.exit_code
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise Stopped(f"received {signal.Signals(signum).name}")
 
 
 def _log_line(result: RepoResult, done: int, total: int) -> None:
@@ -53,7 +58,9 @@ def _log_line(result: RepoResult, done: int, total: int) -> None:
     print(f"[{done}/{total}] {s.repo}: {s.status} {detail}", file=sys.stderr, flush=True)
 
 
-def _with_progress_bar(cfg: Config, as_of: datetime | None, only: list[str] | None) -> AuditSummary:
+def _with_progress_bar(
+    cfg: Config, as_of: datetime | None, only: list[str] | None, cancel: threading.Event
+) -> AuditSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -71,7 +78,7 @@ def _with_progress_bar(cfg: Config, as_of: datetime | None, only: list[str] | No
             if result.snapshot.status == "failed":
                 bar.console.print(f"[red]failed[/red] {result.snapshot.repo}: {result.snapshot.error}")
 
-        return run_audit(cfg, as_of, only, update)
+        return run_audit(cfg, as_of, only, update, cancel)
 
 
 def _print_summary(s: AuditSummary) -> None:

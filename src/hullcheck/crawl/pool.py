@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar, cast
 
+from hullcheck.errors import Stopped
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -26,11 +28,14 @@ def map_unordered(
     workers: int,
     stop: threading.Event,
     name: str = "crawl",
+    cancel: threading.Event | None = None,
 ) -> Iterator[Result]:
     """`fn` over `items` in up to `workers` threads, yielding each result as it finishes.
 
     An exception raised by `fn` is re-raised here (after which the pool stops). Closing the
     generator, or an exception in the caller's loop, sets `stop`: no queued item starts.
+    `cancel` set from outside (a signal handler: it must not raise inside a database call, where
+    DuckDB would turn the exception into "Query interrupted") raises `Stopped` here, within 0.25 s.
     """
     todo: queue.SimpleQueue[Item] = queue.SimpleQueue()
     count = 0
@@ -60,7 +65,12 @@ def map_unordered(
     running = len(threads)
     try:
         while running:
-            got = done.get()  # interruptible: a signal handler's exception surfaces here
+            if cancel is not None and cancel.is_set():
+                raise Stopped("the audit was asked to stop")
+            try:
+                got = done.get(timeout=0.25)
+            except queue.Empty:
+                continue
             if got is _DONE:
                 running -= 1
             elif isinstance(got, _Failure):

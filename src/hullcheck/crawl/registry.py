@@ -53,7 +53,7 @@ class ImageCrawlOptions:
 
 
 def crawl_registry(
-    src: RegistrySource, known: KnownImages, seen_tags: set[tuple[str, str]], stop: threading.Event | None = None
+    src: RegistrySource, known: KnownImages, seen_tags: set[tuple[str, str]], cancel: threading.Event | None = None
 ) -> ImageResult:
     """One configured registry."""
     try:
@@ -64,12 +64,12 @@ def crawl_registry(
     except RegistryError as e:
         return ImageResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
     try:
-        return crawl_images(client, ImageCrawlOptions.of(src), known, seen_tags, stop)
+        return crawl_images(client, ImageCrawlOptions.of(src), known, seen_tags, cancel)
     finally:
         client.close()
 
 
-def crawl_layout(path: Path, known: KnownImages, stop: threading.Event | None = None) -> ImageResult:
+def crawl_layout(path: Path, known: KnownImages, cancel: threading.Event | None = None) -> ImageResult:
     """An OCI layout directory, OCI archive or `docker save` tarball, crawled like a registry."""
     from hullcheck.sources.layout import LayoutSource
 
@@ -79,7 +79,7 @@ def crawl_layout(path: Path, known: KnownImages, stop: threading.Event | None = 
         name = f"layout:{path}"
         return ImageResult(name, [TagRow(name, None, None, None, None, "failed", str(e))])
     try:
-        return crawl_images(source, ImageCrawlOptions(), KnownImages(set(known.digests)), set(), stop)
+        return crawl_images(source, ImageCrawlOptions(), KnownImages(set(known.digests)), set(), cancel)
     finally:
         source.close()
 
@@ -89,18 +89,18 @@ def crawl_images(
     options: ImageCrawlOptions,
     known: KnownImages,
     seen_tags: set[tuple[str, str]],
-    stop: threading.Event | None = None,
+    cancel: threading.Event | None = None,
 ) -> ImageResult:
-    """Every wanted repository and tag of one source. Never raises, except when stopped (the caller's
-    exception, e.g. SIGTERM's, passes through; queued repositories are dropped, requests end at once)."""
-    crawl = _Crawl(source, options, known, seen_tags, stop or threading.Event())
+    """Every wanted repository and tag of one source. Never raises, except `Stopped` when `cancel` is set
+    (queued repositories are dropped, the source ends its requests at once)."""
+    crawl = _Crawl(source, options, known, seen_tags, threading.Event())
     try:
         repos = crawl.repositories()
     except Exception as e:  # an unreachable registry, a refused login, an unexpected answer: one failed row
         crawl.result.tags.append(TagRow(source.name, None, None, None, None, "failed", _message(e, source.name)))
         repos = []
     try:
-        for _ in map_unordered(crawl.repository, repos, options.concurrency, crawl.stop, "registry"):
+        for _ in map_unordered(crawl.repository, repos, options.concurrency, crawl.stop, "registry", cancel):
             pass
     except BaseException:
         source.stop()

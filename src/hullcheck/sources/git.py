@@ -34,6 +34,9 @@ from hullcheck.sources.specs import RepoSpec
 
 # Never prompt: a nightly job has nobody to answer, and a prompt would hang it.
 _GIT_ENV = {
+    # A URL is data, never a command: `--` before every URL (an `--upload-pack=…` "URL" is refused),
+    # and only transports that move data (no `ext::`, which runs a command, no `fd::`).
+    "GIT_ALLOW_PROTOCOL": "file:git:http:https:ssh",
     "GIT_TERMINAL_PROMPT": "0",
     "GCM_INTERACTIVE": "never",
     "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
@@ -280,14 +283,14 @@ class GitMirrors:
                 raise GitSourceError(_explain(str(e), spec.url)) from None
         self.stats.add(ls_remotes=1)
         if spec.ref is None:
-            out = self._git(["ls-remote", "--symref", spec.url, "HEAD"], spec.url)
+            out = self._git(["ls-remote", "--symref", "--", spec.url, "HEAD"], spec.url)
             symref = re.search(r"^ref: (\S+)\tHEAD$", out, re.MULTILINE)
             sha = re.search(r"^([0-9a-f]{40,64})\tHEAD$", out, re.MULTILINE)
             if not sha:
                 return None
             return RemoteTip(symref.group(1) if symref else "HEAD", sha.group(1))
         wanted = [spec.ref] if spec.ref.startswith("refs/") else [f"refs/heads/{spec.ref}", f"refs/tags/{spec.ref}"]
-        out = self._git(["ls-remote", spec.url, *wanted], spec.url)
+        out = self._git(["ls-remote", "--", spec.url, *wanted], spec.url)
         found = dict(reversed(line.split("\t", 1)) for line in out.splitlines() if "\t" in line)
         for ref in wanted:
             if ref in found:
@@ -342,7 +345,7 @@ class GitMirrors:
         tmp = path.with_suffix(".tmp")
         if tmp.exists():
             subprocess.run(["rm", "-rf", str(tmp)], check=False)
-        self._git(["clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", spec.url, str(tmp)], spec.url)
+        self._git(["clone", "--bare", "--quiet", "--filter=blob:none", "--no-tags", "--", spec.url, str(tmp)], spec.url)
         tmp.rename(path)  # a clone killed half-way never looks like a mirror
         self.stats.add(clones=1)
         self.cloned.add(path)

@@ -202,6 +202,8 @@ def load_compose_project(
             model = merge_mapping(model, loader.load_file(f, project_dir, env, ()))
         model = strip_tags(model)
         services = model.get("services") or {}
+        if isinstance(services, dict):  # keys as YAML spells them: a service named `null` or `1` is one too
+            services = {_key_text(k): v for k, v in services.items()}
         row.name = _project_name(model.get("name"), env, project_dir, default_name)
         _check_keys(services)
         _check_dependencies(services)
@@ -222,6 +224,14 @@ def load_compose_project(
         row.error = f"cannot load the project: a value has an unexpected type or form ({type(e).__name__})"
     row.warnings = loader.warnings
     return ComposeFacts(project=row)
+
+
+def _key_text(key: object) -> str:
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
 
 
 # Service keys of the Compose specification's schema; anything else (but `x-…`) is refused, as Compose does.

@@ -1,0 +1,100 @@
+"""Every value is made storable before it is written: a hostile file cannot fail a batch.
+
+Text from repositories and images may hold what DuckDB refuses (a lone surrogate such as
+`\\ud800` from a YAML escape, a Python-side decoding artefact), and numbers may be beyond a
+column's range (a port of 2^40, a memory limit of `1e30`, a layer size of 10^20). One such
+value used to fail a whole batch of other repositories' rows. Here each column gets a cleaner
+built from its DuckDB type, once per table: text becomes valid UTF-8 (invalid code points
+replaced by U+FFFD), an out-of-range or non-finite number becomes NULL, lists and structs are
+cleaned element by element. `Repairs` counts what was changed, per table and column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+Cleaner = Callable[[Any], Any]
+Repairs = Counter[str]  # "table.column: what" -> count
+
+_INT_BITS = {"tinyint": 8, "smallint": 16, "integer": 32, "bigint": 64, "hugeint": 128}
+_UINT_BITS = {"utinyint": 8, "usmallint": 16, "uinteger": 32, "ubigint": 64}
+
+
+def clean_text(s: str) -> str:
+    """`s` as valid UTF-8 text: surrogate pairs joined, lone surrogates replaced by U+FFFD."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cleaner | None:
+    """A function making a value fit `typ` (None when every value fits as it is)."""
+    kind = typ.id
+    if kind == "varchar":
+
+        def text(v: Any) -> Any:
+            if isinstance(v, str):
+                fixed = clean_text(v)
+                if fixed is not v:
+                    repairs[f"{where}: invalid text replaced"] += 1
+                return fixed
+            return v
+
+        return text
+    if kind in _INT_BITS or kind in _UINT_BITS:
+        bits = _INT_BITS.get(kind) or _UINT_BITS[kind]
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if kind in _INT_BITS else (0, 2**bits - 1)
+
+        def integer(v: Any) -> Any:
+            if isinstance(v, bool) or v is None:
+                return v
+            if isinstance(v, float):
+                if not math.isfinite(v) or not low <= v <= high:
+                    repairs[f"{where}: number out of range, stored as NULL"] += 1
+                    return None
+                return int(v)
+            if isinstance(v, int) and not low <= v <= high:
+                repairs[f"{where}: number out of range, stored as NULL"] += 1
+                return None
+            return v
+
+        return integer
+    if kind == "list":
+        inner = cleaner(typ.children[0][1], where, repairs)
+        if inner is None:
+            return None
+
+        def items(v: Any) -> Any:
+            return [inner(x) for x in v] if isinstance(v, list) else v
+
+        return items
+    if kind == "struct":
+        fields = {name: cleaner(t, f"{where}.{name}", repairs) for name, t in typ.children}
+        active = {k: f for k, f in fields.items() if f is not None}
+        if not active:
+            return None
+
+        def struct(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: (active[k](x) if k in active else x) for k, x in v.items()}
+            return v
+
+        return struct
+    return None
+
+
+def table_cleaners(con: duckdb.DuckDBPyConnection, table: str, repairs: Repairs) -> dict[str, Cleaner]:
+    rel = con.table(table)
+    out = {}
+    for name, typ in zip(rel.columns, rel.dtypes, strict=True):
+        fn = cleaner(typ, f"{table}.{name}", repairs)
+        if fn is not None:
+            out[name] = fn
+    return out
