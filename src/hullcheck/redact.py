@@ -30,8 +30,8 @@ _TOKEN_SHAPES = [
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
 ]
 TOKEN_SHAPE = re.compile("|".join(f"(?:{s})" for s in _TOKEN_SHAPES))
-_URL_PASSWORD = re.compile(
-    r"(?P<pre>(?<![a-zA-Z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]+:)(?P<pw>[^@\s/]+)(?P<at>@)"
+_URL_PASSWORD = re.compile(  # the user may be empty: redis://:pw@host
+    r"(?P<pre>(?<![a-zA-Z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?P<at>@)"
 )
 # scheme://TOKEN@host: a long user part without a password is a token used as the user name.
 _URL_TOKEN_USER = re.compile(
@@ -40,18 +40,23 @@ _URL_TOKEN_USER = re.compile(
 # Command-line forms: curl -u user:pass, docker login -p X, `npm config set …_authToken X`,
 # `aws configure set aws_secret_access_key X`.
 _CLI_SECRETS = [
-    re.compile(r"(?P<pre>(?<![\w-])(?:-u|--user)\s+[^\s:]+:)(?P<val>[^\s\"']+)"),
-    re.compile(r"(?P<pre>\b(?:docker|podman|helm|oras)\s+(?:\S+\s+)*?login\b[^\n;&|]*?\s-p\s+)(?P<val>[^\s\"']+)"),
+    re.compile(r"(?P<pre>(?<![\w-])(?:-u\s*|--user[=\s]+)[^\s:\"']+:)(?P<val>[^\s\"']+)"),
+    re.compile(r"(?P<pre>\b(?:docker|podman|helm|oras)\s+(?:\S+\s+)*?login\b[^\n;&|]*?\s-p\s*)(?P<val>[^\s\"']+)"),
+    re.compile(r"(?P<pre>\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n;&|]*?\s-p)(?P<val>[^\s\"']+)"),
+    re.compile(r"(?P<pre>\bsshpass\s+-p\s*)(?P<val>[^\s\"']+)"),
     re.compile(
         r"(?i)(?P<pre>\bconfig(?:ure)?\s+set\s+\S*(?:password|passwd|secret|token|key)\S*[\s=]+)(?P<val>[^\s\"']+)"
     ),
 ]
 _AUTH_HEADER = re.compile(r"(?i)(?P<pre>authorization:\s*(?:bearer|basic|token)\s+)(?P<val>[^\s\"']+)")
 # A value: quoted (up to its closing quote) or a bare word that is not a $reference.
-_VALUE = r"""(?:"(?P<dq>[^"$][^"]*)"|'(?P<sq>[^'$][^']*)'|(?P<val>[^\s"'$\-][^\s"']*))"""
+# A bare value ends at `;`, `&` and `,` too: `Server=db;Password=x`, `?a=1&token=x` are several assignments.
+_VALUE = r"""(?:"(?P<dq>[^"$][^"]*)"|'(?P<sq>[^'$][^']*)'|(?P<val>[^\s"'$\-][^\s"';&,]*))"""
 # KEY=value or KEY: value inside free text (RUN lines, heredocs, scripts).
 # The lookbehinds make a key start only at a word boundary: linear time on long words.
 _INLINE_ASSIGN = re.compile(r"(?<![A-Za-z0-9_.])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*)" + _VALUE)
+# JSON: "password": "x" (also inside a value such as SPRING_APPLICATION_JSON).
+_JSON_MEMBER = re.compile(r'"(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)"(?P<sep>\s*:\s*)"(?P<dq>(?:[^"\\]|\\.)*)"')
 # --password value, --token=value, -p value is too ambiguous to touch.
 _FLAG_VALUE = re.compile(r"(?<![\w-])(?P<key>--[A-Za-z][A-Za-z0-9\-]*)(?P<sep>\s+|=)" + _VALUE)
 _REFERENCE_ONLY = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*([:?+\-][^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)$")
@@ -97,13 +102,40 @@ def redact_text(text: str) -> str:
     def _replace(m: re.Match[str]) -> str:
         key = m["key"].lstrip("-")
         value = m["dq"] or m["sq"] or m["val"] or ""
-        if value.startswith(MARKER) or key.lower() == "authorization" or not is_secret_name(key):
+        if value.startswith(MARKER) or key.lower() == "authorization":
+            return m[0]
+        if not is_secret_name(key):
+            if "=" in value:  # an assignment inside the value: `--build-arg=NPM_TOKEN=x`, `OPTS=DB_PASSWORD=x`
+                inner = redact_text(value)
+                if inner != value:
+                    return m[0].replace(value, inner, 1)
             return m[0]
         quote = '"' if m["dq"] is not None else ("'" if m["sq"] is not None else "")
         return f"{m['key']}{m['sep']}{quote}{MARKER}{quote}"
 
+    text = _JSON_MEMBER.sub(lambda m: _replace_json(m), text)
     text = _FLAG_VALUE.sub(_replace, text)
     return _INLINE_ASSIGN.sub(_replace, text)
+
+
+def _replace_json(m: re.Match[str]) -> str:
+    if not is_secret_name(m["key"]) or not m["dq"] or _REFERENCE_ONLY.match(m["dq"]):
+        return m[0]
+    return f'"{m["key"]}"{m["sep"]}"{MARKER}"'
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """An exec-form command (CMD, ENTRYPOINT, HEALTHCHECK): each argument redacted as text, and the
+    argument after a secret-named flag (`["--token", "x"]`) redacted whole."""
+    out = []
+    secret_next = False
+    for arg in argv:
+        if secret_next and arg and not _REFERENCE_ONLY.match(arg):
+            out.append(MARKER)
+        else:
+            out.append(redact_text(arg))
+        secret_next = arg.startswith("-") and "=" not in arg and is_secret_name(arg.lstrip("-"))
+    return out
 
 
 def redact_url(url: str) -> str:
