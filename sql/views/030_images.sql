@@ -66,13 +66,14 @@ git_repos AS (
     FROM (SELECT DISTINCT repo, lower(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
               url, '/+$', ''), '\.git$', ''), '^[a-z+]+://([^@/]*@)?', ''), '^[^@/]+@([^:/]+):', '\1/'))
               AS url_key
-          FROM git_snapshots)
+          FROM repo_snapshots)  -- committed runs only: a killed run's repositories and commits stay invisible
     GROUP BY url_key
 ),
 matched AS (
     SELECT d.*, g.repo AS git_repo,
-           (SELECT c.commit_sha FROM git_commits c
-            WHERE c.repo = g.repo AND d.revision IS NOT NULL AND length(d.revision) >= 7
+           (SELECT c.commit_sha FROM repo_snapshots c
+            WHERE c.repo = g.repo AND c.status IN ('extracted', 'unchanged')
+              AND d.revision IS NOT NULL AND length(d.revision) >= 7
               AND starts_with(c.commit_sha, lower(d.revision))
             LIMIT 1) AS git_commit
     FROM declared d

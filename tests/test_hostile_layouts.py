@@ -1,0 +1,108 @@
+"""Image layouts and archives anyone can write: wrong shapes are error rows naming the field, and no
+path inside them (a digest, a Config or Layers entry, a symlinked blob) is ever opened outside."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hullcheck.crawl.known import KnownImages
+from hullcheck.crawl.registry import crawl_layout
+
+CONFIG = json.dumps({"os": "linux", "architecture": "amd64", "config": {"Env": ["OUTSIDE=read"]}}).encode()
+DIGEST_CONFIG = "sha256:" + hashlib.sha256(CONFIG).hexdigest()
+
+
+def _layout(root: Path, index: Any, blobs: dict[str, bytes] | None = None) -> Path:
+    root.mkdir(parents=True)
+    (root / "index.json").write_text(index if isinstance(index, str) else json.dumps(index))
+    for digest, data in (blobs or {}).items():
+        algo, _, hexd = digest.partition(":")
+        (root / "blobs" / algo).mkdir(parents=True, exist_ok=True)
+        (root / "blobs" / algo / hexd).write_bytes(data)
+    return root
+
+
+def _crawl(path: Path) -> list[tuple[str | None, str | None, str, str | None]]:
+    result = crawl_layout(path, KnownImages(set()))
+    assert not result.configs or all("OUTSIDE" not in repr(c.env) for c in result.configs.values())
+    return [(t.repository, t.tag, t.status, t.error) for t in result.tags]
+
+
+@pytest.mark.parametrize(
+    ("index", "field"),
+    [
+        ([{"digest": "sha256:" + "0" * 64}], "index.json is not a JSON object"),
+        ({"manifests": {"a": 1}}, "index.json: manifests is not a list"),
+        ({"manifests": [7]}, "index.json: manifests[0] is not a JSON object"),
+        ({"manifests": [{"digest": 7}]}, "index.json: manifests[0].digest is not a digest"),
+        ({"manifests": [{"digest": "sha256:../../x"}]}, "index.json: manifests[0].digest is not a digest"),
+        ({"manifests": [{"digest": "sha256:" + "0" * 64, "annotations": "x"}]}, "annotations is not a JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "nested more than"),
+        ("{not json", "index.json is not JSON"),
+    ],
+    ids=[
+        "list",
+        "manifests-mapping",
+        "entry-number",
+        "digest-number",
+        "digest-path",
+        "annotations-string",
+        "deep",
+        "not-json",
+    ],  # fmt: skip
+)
+def test_an_index_json_of_the_wrong_shape_is_one_error_row_naming_the_field(
+    tmp_path: Path, index: Any, field: str
+) -> None:
+    rows = _crawl(_layout(tmp_path / "img", index))
+    assert len(rows) == 1 and rows[0][2] == "failed" and field in (rows[0][3] or ""), rows
+
+
+def test_a_blob_that_is_a_symlink_outside_is_never_opened(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config.json").write_bytes(CONFIG)
+    config_ref = {"digest": DIGEST_CONFIG, "size": len(CONFIG)}
+    manifest = json.dumps({"schemaVersion": 2, "config": config_ref, "layers": []}).encode()
+    m_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    root = _layout(tmp_path / "img", {"manifests": [{"digest": m_digest, "annotations": {
+        "org.opencontainers.image.ref.name": "app:1"}}]}, {m_digest: manifest})  # fmt: skip
+    os.symlink(outside / "config.json", root / "blobs" / "sha256" / DIGEST_CONFIG.split(":")[1])
+    rows = _crawl(root)
+    assert [r[:3] for r in rows] == [("app", "1", "failed")], rows  # the config is "missing", never read
+    assert "missing from the layout" in (rows[0][3] or ""), rows
+
+
+def _docker_save(root: Path, entries: Any) -> Path:
+    root.mkdir(parents=True)
+    (root / "manifest.json").write_text(json.dumps(entries))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("entries", "field"),
+    [
+        ({"Config": "c.json"}, "manifest.json is not a list"),
+        ([{"Config": "c.json", "RepoTags": [1], "Layers": []}], "RepoTags is not a list of strings"),
+        ([{"Config": "c.json", "RepoTags": ["a:1"], "Layers": [1, 2]}], "Layers is not a list of strings"),
+        ([{"Config": "../outside/config.json", "RepoTags": ["a:1"], "Layers": []}], "is not a file in the archive"),
+        ([{"Config": "c.json", "RepoTags": ["a:1"], "Layers": ["../outside/config.json"]}], "is not a file"),
+    ],
+    ids=["object", "repotags-number", "layers-numbers", "config-outside", "layer-outside"],
+)
+def test_a_docker_save_manifest_of_the_wrong_shape_or_pointing_outside(
+    tmp_path: Path, entries: Any, field: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config.json").write_bytes(CONFIG)
+    root = _docker_save(tmp_path / "save", entries)
+    (root / "c.json").write_bytes(b'{"os": "linux"}')
+    rows = _crawl(root)
+    assert len(rows) == 1 and rows[0][2] == "failed" and field in (rows[0][3] or ""), rows
