@@ -55,7 +55,7 @@ def _crawl(path: Path) -> list[tuple[str | None, str | None, str, str | None]]:
         "annotations-string",
         "deep",
         "not-json",
-    ],  # fmt: skip
+    ],
 )
 def test_an_index_json_of_the_wrong_shape_is_one_error_row_naming_the_field(
     tmp_path: Path, index: Any, field: str
