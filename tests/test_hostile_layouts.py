@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hullcheck.config import LayoutSource, LayoutSpec
 from hullcheck.crawl.known import KnownImages
 from hullcheck.crawl.registry import crawl_layout
 
@@ -29,7 +30,7 @@ def _layout(root: Path, index: Any, blobs: dict[str, bytes] | None = None) -> Pa
 
 
 def _crawl(path: Path) -> list[tuple[str | None, str | None, str, str | None]]:
-    result = crawl_layout(path, KnownImages(set()))
+    result = crawl_layout(LayoutSpec(path, LayoutSource(path=str(path))), KnownImages(set()))
     assert not result.configs or all("OUTSIDE" not in repr(c.env) for c in result.configs.values())
     return [(t.repository, t.tag, t.status, t.error) for t in result.tags]
 
@@ -106,3 +107,53 @@ def test_a_docker_save_manifest_of_the_wrong_shape_or_pointing_outside(
     (root / "c.json").write_bytes(b'{"os": "linux"}')
     rows = _crawl(root)
     assert len(rows) == 1 and rows[0][2] == "failed" and field in (rows[0][3] or ""), rows
+
+
+def test_a_decompression_bomb_layer_is_recorded_and_the_audit_goes_on(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    import duckdb
+    import yaml
+    from support.oci.builder import Image, Layer
+    from support.oci.layouts import write_oci_layout
+
+    from hullcheck.audit import run_audit
+    from hullcheck.config import load_config
+
+    zeros = io.BytesIO()
+    with tarfile.open(fileobj=zeros, mode="w") as tar:  # 80 MB of zeros: gzip makes it ~80 KB
+        info = tarfile.TarInfo("data/zeros")
+        info.size = 80 * 1024 * 1024
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    bomb = Layer({"app/ok": b"fine"})
+    bomb.__dict__["tar"] = zeros.getvalue()  # the builder's cached tar bytes, replaced by the bomb
+    image = Image([Layer({"etc/os-release": b"ID=test"}), bomb])
+    write_oci_layout(tmp_path / "bomb", {"bomb:1": image})
+    cfg = tmp_path / "hullcheck.yaml"
+    layout = {"path": "bomb", "layer_scan": True, "layer_scan_max_bytes": 32 * 1024 * 1024}
+    cfg.write_text(yaml.safe_dump({"database": "h.duckdb", "cache_dir": "cache", "layouts": [layout]}))
+    summary = run_audit(load_config(cfg))
+    assert summary.status == "ok", summary.images.failures
+    with duckdb.connect(str(tmp_path / "h.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT tag, status FROM latest_images").fetchall() == [("1", "new")]
+        errors = [r[0] for r in con.execute("SELECT error FROM layer_scans WHERE error IS NOT NULL").fetchall()]
+    assert len(errors) == 1 and "too large to scan" in errors[0], errors
+
+
+def test_a_layer_far_beyond_its_compressed_size_is_a_bomb_and_stops_early() -> None:
+    import gzip
+    import io
+    import tarfile
+
+    from hullcheck.extract.image.layer_scan import LayerTooLarge, ScanLimits, scan_layer
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo("zeros")
+        info.size = 16 * 1024 * 1024
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    blob = gzip.compress(raw.getvalue())
+    with pytest.raises(LayerTooLarge, match="looks like a decompression bomb"):
+        scan_layer([blob], "application/vnd.oci.image.layer.v1.tar+gzip", "sha256:b",
+                   ScanLimits(max_ratio=100, ratio_after=1024 * 1024))  # fmt: skip

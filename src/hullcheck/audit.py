@@ -18,10 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 
 from hullcheck import __version__
-from hullcheck.config import Config, RegistrySource
+from hullcheck.config import Config, LayoutSpec, RegistrySource
 from hullcheck.crawl import known as known_facts
 from hullcheck.crawl.git import GitCrawl, crawl_repo
 from hullcheck.crawl.known import KnownImages
@@ -160,16 +159,16 @@ def crawl_git(
     return summary
 
 
-ImageJob = RegistrySource | Path  # a configured registry, or a layout / archive on disk
+ImageJob = RegistrySource | LayoutSpec  # a configured registry, or a layout / archive on disk
 
 
 def image_jobs(cfg: Config) -> list[ImageJob]:
-    return [*cfg.registries, *cfg.layout_paths]
+    return [*cfg.registries, *cfg.layout_specs]
 
 
 def known_images(store: Store, cfg: Config) -> KnownImages:
     """What the database knows of images; layer-scan state only when some registry scans layers."""
-    scans = any(src.layer_scan for src in cfg.registries)
+    scans = any(src.layer_scan for src in [*cfg.registries, *cfg.layouts])
     return KnownImages(
         known_facts.known_image_digests(store),
         known_facts.unsummarized_images(store) if scans else set(),

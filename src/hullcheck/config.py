@@ -1,7 +1,7 @@
 """The org config (`hullcheck.yaml`): a pydantic model, and errors that name file, line and key.
 
 Resolved once, at load time: relative paths against the config file's directory, globs of git
-sources and layouts into ready specs (`Config.git_repos`, `Config.layout_paths`), duplicate
+sources and layouts into ready specs (`Config.git_repos`, `Config.layout_specs`), duplicate
 repository names refused. The rest of hullcheck never looks at a glob or a relative path.
 """
 
@@ -11,6 +11,7 @@ import fnmatch
 import glob
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,8 @@ class RegistrySource(_Model):
     retries: int = Field(3, ge=0, le=10)
     layer_scan: bool = Field(False, description="read layers (opt-in): files, wasted bytes, toolchains, data sets")
     layer_scan_budget_bytes: int = Field(10 * 1024**3, ge=0, description="compressed bytes scanned per night")
+    layer_scan_max_bytes: int = Field(16 * 1024**3, gt=0, description="uncompressed bytes of one layer, at most")
+    layer_scan_max_ratio: int = Field(200, ge=2, description="uncompressed / compressed past which a layer is a bomb")
 
     @field_validator("url")
     @classmethod
@@ -87,6 +90,18 @@ class RegistrySource(_Model):
 
 class LayoutSource(_Model):
     path: str = Field(description="an OCI layout directory, an OCI archive or a `docker save` tarball; globs allowed")
+    layer_scan: bool = Field(False, description="read layers (opt-in), as for registries")
+    layer_scan_budget_bytes: int = Field(10 * 1024**3, ge=0, description="compressed bytes scanned per night")
+    layer_scan_max_bytes: int = Field(16 * 1024**3, gt=0, description="uncompressed bytes of one layer, at most")
+    layer_scan_max_ratio: int = Field(200, ge=2, description="uncompressed / compressed past which a layer is a bomb")
+
+
+@dataclass(frozen=True)
+class LayoutSpec:
+    """One layout or archive on disk, with the settings of the `layouts:` entry that named it."""
+
+    path: Path
+    settings: LayoutSource
 
 
 class Team(_Model):
@@ -123,7 +138,7 @@ class Config(_Model):
     source_path: Path | None = Field(None, exclude=True)
     source_hash: str = Field("", exclude=True)
     _git_repos: list[RepoSpec] = PrivateAttr(default_factory=list)
-    _layout_paths: list[Path] = PrivateAttr(default_factory=list)
+    _layouts: list[LayoutSpec] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_team_names(self) -> Config:
@@ -164,11 +179,12 @@ class Config(_Model):
                 )
             seen[s.name] = s
         self._git_repos = list(seen.values())
-        layouts: list[Path] = []
+        layouts: list[LayoutSpec] = []
         for layout in self.layouts:
             pattern = str(self.resolve(Path(layout.path)))
-            layouts += [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
-        self._layout_paths = layouts
+            paths = [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
+            layouts += [LayoutSpec(p, layout) for p in paths]
+        self._layouts = layouts
 
     @property
     def git_repos(self) -> list[RepoSpec]:
@@ -185,9 +201,9 @@ class Config(_Model):
         return chosen
 
     @property
-    def layout_paths(self) -> list[Path]:
+    def layout_specs(self) -> list[LayoutSpec]:
         """Image layouts and archives on disk, globs expanded (a pattern matching nothing stays, to fail as a row)."""
-        return self._layout_paths
+        return self._layouts
 
     @property
     def database_path(self) -> Path:

@@ -13,14 +13,14 @@ import fnmatch
 import os
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from hullcheck.config import RegistrySource
+from hullcheck.config import LayoutSource as LayoutSettings
+from hullcheck.config import LayoutSpec, RegistrySource
 from hullcheck.crawl.known import KnownImages
 from hullcheck.crawl.pool import map_unordered
 from hullcheck.crawl.rows import ImageResult, TagRow
 from hullcheck.errors import HullcheckError, Interrupted, RegistryError, RegistryNotFound
-from hullcheck.extract.image.layer_scan import LayerScanError, scan_layer, summarize
+from hullcheck.extract.image.layer_scan import LayerScanError, ScanLimits, scan_layer, summarize
 from hullcheck.extract.image.manifest import (
     MANIFEST_MEDIA_TYPES,
     IndexChild,
@@ -37,7 +37,7 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ImageCrawlOptions:
-    """What to read from one image source, and how (from its `registries:` entry, or a layout's defaults)."""
+    """What to read from one image source, and how (from its `registries:` or `layouts:` entry)."""
 
     repositories: list[str] = field(default_factory=list)  # names or globs; empty: the catalog
     tags: list[str] = field(default_factory=lambda: ["*"])
@@ -45,11 +45,15 @@ class ImageCrawlOptions:
     concurrency: int = 1
     layer_scan: bool = False
     layer_scan_budget_bytes: int = 0
+    limits: ScanLimits = field(default_factory=ScanLimits)
 
     @classmethod
-    def of(cls, src: RegistrySource) -> ImageCrawlOptions:
+    def of(cls, src: RegistrySource | LayoutSettings) -> ImageCrawlOptions:
+        limits = ScanLimits(max_bytes=src.layer_scan_max_bytes, max_ratio=src.layer_scan_max_ratio)
+        if isinstance(src, LayoutSettings):
+            return cls(layer_scan=src.layer_scan, layer_scan_budget_bytes=src.layer_scan_budget_bytes, limits=limits)
         return cls(src.repositories, src.tags, src.exclude_tags, src.concurrency, src.layer_scan,
-                   src.layer_scan_budget_bytes)  # fmt: skip
+                   src.layer_scan_budget_bytes, limits)  # fmt: skip
 
 
 def crawl_registry(
@@ -69,17 +73,17 @@ def crawl_registry(
         client.close()
 
 
-def crawl_layout(path: Path, known: KnownImages, cancel: threading.Event | None = None) -> ImageResult:
+def crawl_layout(spec: LayoutSpec, known: KnownImages, cancel: threading.Event | None = None) -> ImageResult:
     """An OCI layout directory, OCI archive or `docker save` tarball, crawled like a registry."""
     from hullcheck.sources.layout import LayoutSource
 
     try:
-        source = LayoutSource(path)
+        source = LayoutSource(spec.path)
     except RegistryError as e:
-        name = f"layout:{path}"
+        name = f"layout:{spec.path}"
         return ImageResult(name, [TagRow(name, None, None, None, None, "failed", str(e))])
     try:
-        return crawl_images(source, ImageCrawlOptions(), KnownImages(set(known.digests)), set(), cancel)
+        return crawl_images(source, ImageCrawlOptions.of(spec.settings), known, set(), cancel)
     finally:
         source.close()
 
@@ -301,7 +305,8 @@ class _Crawl:
                         return  # over budget: this image is summarised on a later night
                     self.result.scanned_bytes += layer.size or 0
                 try:
-                    scan = scan_layer(self.source.open_blob(repo, layer.digest), layer.media_type or "", layer.digest)
+                    blob = self.source.open_blob(repo, layer.digest)
+                    scan = scan_layer(blob, layer.media_type or "", layer.digest, self.options.limits)
                 except (LayerScanError, RegistryError) as e:
                     with self.lock:
                         self.result.layer_errors[layer.digest] = str(e)

@@ -39,6 +39,18 @@ class LayerScanError(ExtractError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class ScanLimits:
+    """What one layer may cost the scan: past these it is recorded as too large, and the audit goes on."""
+
+    max_bytes: int = 16 * 1024**3  # uncompressed bytes of one layer
+    max_ratio: int = 200  # uncompressed / compressed: far beyond real layers (text compresses ~10x)
+    max_files: int = 500_000
+    # The ratio is judged only past this much: a sparse /var/log/lastlog of zeros (useradd makes them)
+    # legitimately compresses 1000:1, and streaming it costs time, never memory.
+    ratio_after: int = 1024**3
+
+
 @dataclass(slots=True)
 class FileRow:
     path: str  # without leading ./ or /; for whiteouts, the path they delete
@@ -62,6 +74,7 @@ class _Chunks(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
         self._buf = memoryview(b"")
+        self.total = 0  # compressed bytes consumed
 
     def readable(self) -> bool:
         return True
@@ -75,14 +88,16 @@ class _Chunks(io.RawIOBase):
         n = min(len(out), len(self._buf))
         out[:n] = self._buf[:n]
         self._buf = self._buf[n:]
+        self.total += n
         return n
 
 
 class _Counted(io.RawIOBase):
-    """Counts the uncompressed bytes tarfile reads."""
+    """Counts the uncompressed bytes tarfile reads, and stops a decompression bomb early."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, compressed: _Chunks, limits: ScanLimits, digest: str) -> None:
         self.inner, self.total = inner, 0
+        self.compressed, self.limits, self.digest = compressed, limits, digest
 
     def readable(self) -> bool:
         return True
@@ -91,14 +106,26 @@ class _Counted(io.RawIOBase):
         data = self.inner.read(len(out))
         out[: len(data)] = data
         self.total += len(data)
+        lim = self.limits
+        if self.total > lim.max_bytes:
+            raise LayerTooLarge(f"layer {self.digest}: too large to scan (over {lim.max_bytes} uncompressed bytes)")
+        if self.total > lim.ratio_after and self.total > lim.max_ratio * max(self.compressed.total, 1):
+            raise LayerTooLarge(
+                f"layer {self.digest}: looks like a decompression bomb ({self.total} bytes from "
+                f"{self.compressed.total} compressed, over {lim.max_ratio}x); not scanned further"
+            )
         return len(data)
 
 
-def _decompressed(chunks: Iterable[bytes], media_type: str) -> Any:
+class LayerTooLarge(LayerScanError):
+    """The layer is past a scan limit (size, compression ratio, file count)."""
+
+
+def _decompressed(source: _Chunks, media_type: str) -> Any:
     """Bounded-memory decompression that reads every gzip member and every zstd frame (eStargz,
     zstd:chunked are several): decompressing whole chunks at once costs quadratic time on
     highly compressible files and silently stops after the first member."""
-    raw = io.BufferedReader(_Chunks(chunks), 1 << 20)
+    raw = io.BufferedReader(source, 1 << 20)
     if "zstd" in media_type:
         import zstandard  # only layers compressed with zstd need it
 
@@ -113,14 +140,20 @@ def _norm(name: str) -> str:
     return posixpath.normpath(name) if name not in ("", ".") else ""
 
 
-def scan_layer(chunks: Iterable[bytes], media_type: str, digest: str) -> LayerScan:
-    stream = _Counted(_decompressed(chunks, media_type))
+def scan_layer(chunks: Iterable[bytes], media_type: str, digest: str, limits: ScanLimits | None = None) -> LayerScan:
+    limits = limits or ScanLimits()
+    source = _Chunks(chunks)
+    stream = _Counted(_decompressed(source, media_type), source, limits, digest)
     files: list[FileRow] = []
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
             for m in tar:
                 files.append(_row(tar, m))
-    except (tarfile.TarError, zlib.error, OSError, EOFError, ValueError) as e:
+                if len(files) > limits.max_files:
+                    raise LayerTooLarge(f"layer {digest}: too many files to scan (over {limits.max_files})")
+    except LayerScanError:
+        raise
+    except Exception as e:  # tarfile, zlib, zstandard, a bug: this layer is not scanned, the audit goes on
         raise LayerScanError(f"layer {digest}: not a readable tar stream: {type(e).__name__}: {e}") from None
     with contextlib.suppress(OSError, EOFError, ValueError, zlib.error):
         while stream.read(1 << 20):  # drain: the blob's digest is checked at the end of the stream
