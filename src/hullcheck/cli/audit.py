@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from hullcheck.audit import AuditSummary, run_audit
-from hullcheck.cli.common import EXIT_ERROR, error
+from hullcheck.cli.common import EXIT_ERROR, error, shown
 from hullcheck.config import Config, load_config
 from hullcheck.crawl.rows import RepoResult
 from hullcheck.errors import HullcheckError, Stopped
@@ -55,12 +55,13 @@ def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str]
 def _log_line(result: RepoResult, done: int, total: int) -> None:
     s = result.snapshot
     detail = s.error if s.error else (s.commit_sha or "")[:12]
-    print(f"[{done}/{total}] {s.repo}: {s.status} {detail}", file=sys.stderr, flush=True)
+    print(f"[{done}/{total}] {shown(s.repo)}: {s.status} {shown(detail)}", file=sys.stderr, flush=True)
 
 
 def _with_progress_bar(
     cfg: Config, as_of: datetime | None, only: list[str] | None, cancel: threading.Event
 ) -> AuditSummary:
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -74,9 +75,10 @@ def _with_progress_bar(
         task = bar.add_task("", total=None)
 
         def update(result: RepoResult, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=result.snapshot.repo)
-            if result.snapshot.status == "failed":
-                bar.console.print(f"[red]failed[/red] {result.snapshot.repo}: {result.snapshot.error}")
+            bar.update(task, completed=done, total=total, description=escape(shown(result.snapshot.repo)))
+            if result.snapshot.status == "failed":  # names are escaped for rich's markup and for the terminal
+                repo, err = escape(shown(result.snapshot.repo)), escape(shown(result.snapshot.error))
+                bar.console.print(f"[red]failed[/red] {repo}: {err}")
 
         return run_audit(cfg, as_of, only, update, cancel)
 
@@ -91,4 +93,4 @@ def _print_summary(s: AuditSummary) -> None:
     if i.sources:
         print(f"  {i.sources} image sources: {i.tags_seen} tags, {i.tags_new} new digests, {len(i.failures)} failures")
     for f in g.failures + i.failures:
-        print(f"  failed: {f}")
+        print(f"  failed: {shown(f)}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from hullcheck.cli.common import EXIT_ERROR, error
+from hullcheck.cli.common import EXIT_ERROR, error, shown
 from hullcheck.store import Result, Store
 
 
@@ -60,10 +60,11 @@ def print_result(result: Result, fmt: str) -> None:
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(*columns, show_lines=False)
-        for r in rows:
-            table.add_row(*("" if v is None else str(v) for v in r))
+        for r in rows:  # cells are plain text: a label like "[bold]x" or an escape sequence is shown as written
+            table.add_row(*(Text("" if v is None else shown(v)) for v in r))
         # Piped output is for files and other programs: never truncate it to a terminal's width.
         Console(width=None if sys.stdout.isatty() else 100_000).print(table)
         print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)

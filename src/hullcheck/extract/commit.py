@@ -249,12 +249,17 @@ def extract_commit(
     if compose_paths:
         env_paths = [r.path for r in rows.files if r.kind == FileKind.ENV and r.skipped_reason is None]
 
+        followed = {f.path: f.blob for f in plan.files if f.blob is not None and f.mode == SYMLINK_MODE}
+
         def read_for_compose(path: str) -> bytes | None:
-            """Compose files name others (extends, include, env_file): read on demand, never via a symlink."""
+            """Compose files name others (extends, include, env_file): read on demand. A symlink is read
+            only when the plan followed it inside the repository (a symlinked compose.yaml is one)."""
             entry = plan.tree.get(path)
-            if entry is None or entry.mode == SYMLINK_MODE:
+            if entry is not None and entry.mode == SYMLINK_MODE:
+                entry = followed.get(path)
+            if entry is None:
                 return None
-            data = fetch(path, entry.sha)
+            data = fetch(entry.path, entry.sha)
             return data if isinstance(data, bytes) else None
 
         rows.compose = extract_projects(compose_paths, env_paths, read_for_compose, repo)

@@ -192,7 +192,7 @@ class GitMirrors:
         self._locks: dict[Path, threading.Lock] = {}
         self.cloned: set[Path] = set()  # mirrors created by this audit: they hold no blob yet
         self._locks_guard = threading.Lock()
-        self._procs: set[subprocess.Popen[str]] = set()  # git processes running now (stopped on SIGTERM)
+        self._procs: set[subprocess.Popen[bytes]] = set()  # git processes running now (stopped on SIGTERM)
         self._procs_guard = threading.Lock()
         self._stopping = threading.Event()
         self._notes: dict[str, list[str]] = {}  # repository name -> what was repaired in its mirror
@@ -222,14 +222,12 @@ class GitMirrors:
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            encoding="utf-8",
-            errors="backslashreplace",  # file names are bytes; a Latin-1 name must not fail the repo
             env=env,
-        )
+        )  # bytes, decoded below: text mode would turn a `\r` in a file name into `\n`
         with self._procs_guard:
             self._procs.add(proc)
         try:
-            out, err = proc.communicate(stdin, timeout=self.timeout)
+            raw_out, raw_err = proc.communicate(stdin.encode() if stdin is not None else None, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
@@ -237,6 +235,8 @@ class GitMirrors:
         finally:
             with self._procs_guard:
                 self._procs.discard(proc)
+        # File names are bytes; a Latin-1 name must not fail the repository.
+        out, err = raw_out.decode("utf-8", "backslashreplace"), raw_err.decode("utf-8", "backslashreplace")
         if self._stopping.is_set():
             raise Interrupted(f"git {args[0]} was stopped: the audit is stopping")
         if proc.returncode != 0:

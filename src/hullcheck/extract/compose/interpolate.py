@@ -14,6 +14,9 @@ from hullcheck.errors import ExtractError
 from hullcheck.extract.compose.yaml_nodes import Override, Reset
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+# One interpolated value, at most: `.env` lines that expand into each other (`A2=${A1}${A1}` …) grow
+# exponentially (430 bytes became 737 MB); no real Compose value comes near this.
+MAX_VALUE = 1024 * 1024
 
 
 class InterpolationError(ExtractError):
@@ -22,7 +25,7 @@ class InterpolationError(ExtractError):
 
 def interpolate(text: str, env: Mapping[str, str], unset: set[str]) -> str:
     out: list[str] = []
-    i, n = 0, len(text)
+    i, n, size = 0, len(text), 0
     while i < n:
         c = text[i]
         if c != "$" or i + 1 >= n:
@@ -31,23 +34,29 @@ def interpolate(text: str, env: Mapping[str, str], unset: set[str]) -> str:
             continue
         nxt = text[i + 1]
         if nxt == "$":
-            out.append("$")
+            piece = "$"
             i += 2
         elif nxt == "{":
             end = _closing(text, i + 2)
             if end < 0:
                 raise InterpolationError("invalid interpolation format: unclosed ${")
-            out.append(_braced(text[i + 2 : end], env, unset, text))
+            piece = _braced(text[i + 2 : end], env, unset, text)
             i = end + 1
         elif m := _NAME.match(text, i + 1):
             name = m.group()
             if name not in env:
                 unset.add(name)
-            out.append(env.get(name, ""))
+            piece = env.get(name, "")
             i = m.end()
         else:
-            out.append(c)
+            piece = c
             i += 1
+        out.append(piece)
+        size += len(piece)
+        if size > MAX_VALUE:
+            raise InterpolationError(
+                f"a value expands to more than {MAX_VALUE} characters (variables expanding into each other?): refused"
+            )
     return "".join(out)
 
 

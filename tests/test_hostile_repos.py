@@ -1,0 +1,61 @@
+"""Hostile repository content: bounded expansion and redaction, names kept exactly, symlinks followed inside."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+from support.org import Org, days_ago
+
+from hullcheck.audit import run_audit
+from hullcheck.demo.gitbuild import Commit
+from hullcheck.extract.commit import extract_files
+from hullcheck.redact import redact_text
+
+
+def test_env_variables_expanding_into_each_other_are_refused_not_expanded() -> None:
+    env = "A0=xxxxxxxxxx\n" + "".join(f"A{i}=${{A{i - 1}}}${{A{i - 1}}}\n" for i in range(1, 40))
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": b"services:\n  a:\n    image: x:${A39}\n", ".env": env.encode()})
+    assert time.process_time() - started < 2  # 2^39 characters, had it been expanded
+    (project,) = rows.compose
+    assert project.project.error is not None and "expands to more than" in project.project.error
+
+
+def test_redaction_is_linear_on_long_hyphenated_lines() -> None:
+    line = "x-" * 50_000 + "API_TOKEN=hcCANARYredact"
+    started = time.process_time()
+    out = redact_text(line)
+    assert time.process_time() - started < 2 and "hcCANARYredact" not in out
+
+
+def test_a_symlinked_compose_file_is_loaded_through_its_target() -> None:
+    rows = extract_files(
+        {"deploy/compose.prod.yaml": b"services:\n  web:\n    image: nginx:1.27\n"},
+        symlinks={"compose.yaml": "deploy/compose.prod.yaml"},
+    )
+    services = [s.service for c in rows.compose for s in c.services]
+    assert "web" in services and not any(c.project.error for c in rows.compose), rows.compose
+
+
+def test_a_carriage_return_in_a_file_name_is_kept(org: Org) -> None:
+    org.repo("odd", [Commit(days_ago(1), {"dir\rname/Dockerfile": "FROM alpine:3.20\n"})])
+    assert run_audit(org.config()).status == "ok"
+    assert org.query("SELECT path FROM latest_dockerfiles") == [("dir\rname/Dockerfile",)]
+
+
+def test_names_that_would_drive_the_terminal_are_shown_escaped(
+    org: Org, hullcheck_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    dockerfile = 'FROM alpine\nLABEL x="[bold]\x1b]0;pwn\x07"\n'
+    org.repo("evil\x1b[2Jrepo", [Commit(days_ago(1), {"Dockerfile": dockerfile})])
+    org.sources.append({"url": str(org.repos / "missing\x1b[31m"), "name": "gone\x1b[31m"})
+    cfg = org.write_config()
+    audit = hullcheck_cli("audit", "-c", str(cfg))
+    assert audit.returncode == 1 and "\x1b" not in audit.stdout + audit.stderr
+    assert "gone\\x1b[31m" in audit.stdout + audit.stderr
+    table = hullcheck_cli("sql", "-c", str(cfg), "SELECT repo, text FROM latest_dockerfile_instructions")
+    assert table.returncode == 0 and "\x1b" not in table.stdout and "[bold]" in table.stdout
+    raw = hullcheck_cli("sql", "-c", str(cfg), "--format", "csv", "SELECT repo FROM latest_dockerfiles")
+    assert "evil\x1b[2Jrepo" in raw.stdout  # machine formats keep the value exactly
