@@ -52,3 +52,24 @@ def test_image_config_commands_are_redacted_whole() -> None:
         "sha256:" + "0" * 64,
     )
     assert S not in repr(config) and config.cmd == ["--api-key", MARKER]
+
+
+def test_dockerfile_secrets_never_reach_other_facts() -> None:
+    from hullcheck.extract.commit import extract_files
+
+    dockerfile = f"""ARG DB_PASSWORD={S}a
+FROM alpine:${{DB_PASSWORD}}
+ARG API_TOKEN={S}b
+USER ${{API_TOKEN}}
+WORKDIR /app/${{API_TOKEN}}
+ONBUILD ENV SECRET_KEY={S}c
+ENV CONN="Server=db;Password={S}d"
+CMD ["--token", "{S}e"]
+HEALTHCHECK CMD ["probe", "--password", "{S}f"]
+"""
+    rows = extract_files({"Dockerfile": dockerfile.encode()})
+    (facts,) = rows.dockerfiles.values()
+    assert S not in repr(facts)
+    stage = facts.stages[0]
+    assert (stage.final_user, stage.workdir) == (MARKER, f"/app/{MARKER}")
+    assert stage.cmd == f'["--token", "{MARKER}"]' and stage.healthcheck == f"probe --password {MARKER}"

@@ -29,7 +29,7 @@ from hullcheck.extract.dockerfile.rows import (
 from hullcheck.extract.dockerfile.shellwords import UnsetVariable, expand, split_commands, unquote
 from hullcheck.extract.dockerfile.text import DockerfileError, decode, escape_directive_first, parse_directives
 from hullcheck.extract.image.ref import InvalidReference, parse_image_ref
-from hullcheck.redact import MARKER, redact_text, redact_value
+from hullcheck.redact import MARKER, redact_argv, redact_text, redact_value
 
 KNOWN_INSTRUCTIONS = frozenset(
     "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
@@ -178,8 +178,16 @@ class _Builder:
         keyword = cmd.cmd.upper()
         stage = self.stages[-1] if self.stages and keyword != "FROM" else None
         bodies = _heredoc_bodies(cmd)
-        arguments = [redact_text(v) for v in cmd.value]
-        hidden: list[str] = []  # secret values whose key gives them away: removed from `text` too
+        # As a command: the argument after a secret-named flag (`["--token", "x"]`) is a secret too.
+        arguments = redact_argv(list(cmd.value))
+        hidden: list[str] = [v for v, r in zip(cmd.value, arguments, strict=True) if r == MARKER and v != MARKER]
+        sub = (cmd.sub_cmd or "").upper()
+        if keyword == "ONBUILD" and sub in ("ENV", "LABEL", "ARG") and len(cmd.value) >= 2:
+            for i in range(0, len(cmd.value) - 1, 2):  # ONBUILD ENV K=V runs in every child image: same rules
+                value, redacted = redact_value(cmd.value[i], cmd.value[i + 1])
+                arguments[i + 1] = value or ""
+                if redacted and cmd.value[i + 1]:
+                    hidden.append(cmd.value[i + 1])
         if keyword == "FROM":
             stage = self._from(cmd)
         elif keyword in ("ENV", "LABEL"):
@@ -192,7 +200,8 @@ class _Builder:
                     hidden.append(raw_value)
                 if keyword == "ENV" and stage:
                     stage.env_keys.add(k)
-                    stage.vars[k] = expand(raw_value, stage.vars, self.escape)[0]
+                    # A secret never reaches other facts through expansion (FROM, USER, WORKDIR, …).
+                    stage.vars[k] = MARKER if redacted else expand(raw_value, stage.vars, self.escape)[0]
                     self.facts.vars.append(VarRow(stage.row.stage_index, seq, "ENV", k, value, redacted))
         elif keyword == "ARG":
             arguments = []
@@ -203,9 +212,9 @@ class _Builder:
                     hidden.append(default)
                 if stage is None:
                     expanded = expand(default, self.global_args, self.escape)[0] if default else default
-                    self.global_args[k] = expanded
+                    self.global_args[k] = MARKER if redacted else expanded
                 elif default is not None:
-                    stage.vars[k] = expand(default, stage.vars, self.escape)[0]
+                    stage.vars[k] = MARKER if redacted else expand(default, stage.vars, self.escape)[0]
                 else:  # `ARG X` in a stage brings the global value of X into scope
                     stage.vars[k] = self.global_args.get(k)
                 self.facts.vars.append(VarRow(stage.row.stage_index if stage else None, seq, "ARG", k, value, redacted))
@@ -319,9 +328,10 @@ class _Builder:
         elif keyword == "EXPOSE":
             row.exposed_ports.extend(self._expand(v, stage) for v in values)
         elif keyword == "HEALTHCHECK":
-            row.healthcheck = "NONE" if values and values[0].upper() == "NONE" else redact_text(" ".join(values[1:]))
+            none = values and values[0].upper() == "NONE"
+            row.healthcheck = "NONE" if none else " ".join(redact_argv(values[1:]))
         elif keyword in ("ENTRYPOINT", "CMD"):
-            rendered = json.dumps([redact_text(v) for v in values]) if cmd.json else redact_text(" ".join(values))
+            rendered = json.dumps(redact_argv(values)) if cmd.json else redact_text(" ".join(values))
             if keyword == "ENTRYPOINT":
                 row.entrypoint = rendered
                 if not stage.cmd_set_here:  # ENTRYPOINT resets a CMD inherited from the base
