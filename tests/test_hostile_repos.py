@@ -59,3 +59,15 @@ def test_names_that_would_drive_the_terminal_are_shown_escaped(
     assert table.returncode == 0 and "\x1b" not in table.stdout and "[bold]" in table.stdout
     raw = hullcheck_cli("sql", "-c", str(cfg), "--format", "csv", "SELECT repo FROM latest_dockerfiles")
     assert "evil\x1b[2Jrepo" in raw.stdout  # machine formats keep the value exactly
+
+
+def test_a_port_range_beyond_ports_is_not_expanded_and_many_stages_are_cheap() -> None:
+    compose = b"services:\n  a:\n    image: x\n    ports: ['1-1500000:1-1500000', '8000-8002:8000-8002']\n"
+    stages = "".join(f"FROM alpine AS s{i}\nCOPY --from=s{max(i - 1, 0)} /a /a\n" for i in range(3000))
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": compose, "Dockerfile": stages.encode()})
+    assert time.process_time() - started < 10
+    (service,) = rows.compose[0].services
+    assert [p.target for p in service.ports] == [8000, 8001, 8002]
+    (facts,) = rows.dockerfiles.values()
+    assert facts.file.stage_count == 3000 and facts.copies[-1].from_stage_index == 2998

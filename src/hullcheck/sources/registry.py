@@ -39,6 +39,7 @@ LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 1024 * 1024
 _MAX_LIST_BYTES = 64 * 1024 * 1024  # a catalog or tag list page
+_MAX_PAGES, _MAX_LIST_ITEMS = 10_000, 2_000_000  # a catalog or tag list, whole
 T = TypeVar("T")
 
 
@@ -259,9 +260,13 @@ class RegistryClient(oras.provider.Registry):
             nxt = r.links.get("next", {}).get("url")
             return values or [], (requests.compat.urljoin(r.url, nxt) if nxt else None)
 
+        pages = 0
         while url:
             values, url = self._exchange(url, what, page, scope=scope, kind=kind)
             items.extend(values)
+            pages += 1
+            if pages >= _MAX_PAGES or len(items) > _MAX_LIST_ITEMS:  # a registry whose `next` link never ends
+                raise RegistryError(f"{self.host}: {what} goes on past {len(items)} names in {pages} pages: refused")
         return items
 
     def digest(self, repository: str, reference: str) -> tuple[str, str]:
@@ -357,18 +362,24 @@ class RegistryClient(oras.provider.Registry):
             raise RegistryError(f"{self.host}: {what} does not match its digest: refused")
 
 
-def _read_capped(r: requests.Response, cap: int, what: str) -> bytes:
+def _read_capped(r: requests.Response, cap: int, what: str, deadline_seconds: float = 120.0) -> bytes:
+    """A small document (manifest, config, list page), whole: refused past `cap` bytes, and given up
+    past `deadline_seconds` in all (a server sending a byte per second never trips a read timeout)."""
     declared = r.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > cap:
         r.close()
         raise RegistryError(f"{what} is {declared} bytes, over the {cap}-byte limit: refused")
     chunks, total = [], 0
-    for chunk in r.iter_content(65536):
+    give_up = time.monotonic() + deadline_seconds
+    while chunk := r.raw.read1(65536, decode_content=True):  # whatever has arrived: the deadline is checked often
         total += len(chunk)
         if total > cap:
             r.close()
             raise RegistryError(f"{what} is over the {cap}-byte limit: refused")
         chunks.append(chunk)
+        if time.monotonic() > give_up:
+            r.close()
+            raise _Retry(f"the answer took longer than {deadline_seconds:g} s to arrive")
     return b"".join(chunks)
 
 

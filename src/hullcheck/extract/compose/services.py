@@ -57,6 +57,8 @@ def _ports(raw: list[Any]) -> list[Port]:
         proto = m.group("proto") or "tcp"
         if "-" in target:  # a range expands to one port per entry, as Compose does
             t0, t1 = (int(x) for x in target.split("-"))
+            if not 0 <= t0 <= t1 <= 65535:  # not a port range (`1-1500000` would be 1.5 million rows)
+                continue
             pubs: list[str | None] = [None] * (t1 - t0 + 1)
             if published and "-" in published:
                 p0 = int(published.split("-")[0])

@@ -137,6 +137,7 @@ class _Builder:
         self.facts = DockerfileFacts(file=None)  # type: ignore[arg-type]
         self.global_args: dict[str, str | None] = {}
         self.stages: list[_Stage] = []
+        self._by_name: dict[str, _Stage] = {}  # lower-cased name -> its first stage (thousands are possible)
         self.stage_names: list[str | None] = []  # every stage's name, lower case: --from may name a later one
 
     def build(self, commands: tuple[bk.Command, ...]) -> DockerfileFacts:
@@ -307,16 +308,14 @@ class _Builder:
             stage.env_keys = set(base_stage.env_keys)
             stage.vars = {k: v for k, v in base_stage.vars.items() if k in base_stage.env_keys}
         self.stages.append(stage)
+        if stage.row.name is not None:
+            self._by_name.setdefault(stage.row.name.lower(), stage)
         return stage
 
     def _stage_by_name(self, ref: str, exact: bool) -> _Stage | None:
         """An earlier stage by name. Names are stored lower case; FROM looks its base up as
         written (so `FROM Builder` is an image), COPY --from lower-cases it first."""
-        key = ref if exact else ref.lower()
-        for s in self.stages:
-            if s.row.name is not None and s.row.name.lower() == key:
-                return s
-        return None
+        return self._by_name.get(ref if exact else ref.lower())
 
     def _stage_effect(self, seq: int, cmd: bk.Command, keyword: str, stage: _Stage, bodies: list[str]) -> None:
         row = stage.row
