@@ -137,8 +137,12 @@ def test_a_decompression_bomb_layer_is_recorded_and_the_audit_goes_on(tmp_path: 
     assert summary.status == "ok", summary.images.failures
     with duckdb.connect(str(tmp_path / "h.duckdb"), read_only=True) as con:
         assert con.execute("SELECT tag, status FROM latest_images").fetchall() == [("1", "new")]
-        errors = [r[0] for r in con.execute("SELECT error FROM layer_scans WHERE error IS NOT NULL").fetchall()]
-    assert len(errors) == 1 and "too large to scan" in errors[0], errors
+        query = "SELECT layer_index, scan_status, scan_error FROM latest_image_layers ORDER BY 1"
+        layers = con.execute(query).fetchall()
+        message = con.execute("SELECT message FROM runs").fetchone()
+    assert [(i, s) for i, s, _ in layers] == [(0, "scanned"), (1, "failed")], layers
+    assert "too large to scan" in (layers[1][2] or "")
+    assert message is not None and "1 layers could not be scanned" in (message[0] or "")
 
 
 def test_a_layer_far_beyond_its_compressed_size_is_a_bomb_and_stops_early() -> None:

@@ -32,9 +32,13 @@ LEFT JOIN image_config_facts cfg ON cfg.config_digest = m.config_digest;
 
 CREATE OR REPLACE VIEW image_layers AS
 SELECT im.run_id, im.registry, im.repository, im.tag, im.manifest_digest, im.os, im.architecture,
-       l.layer_index, l.digest AS layer_digest, l.media_type, l.size
+       l.layer_index, l.digest AS layer_digest, l.media_type, l.size,
+       CASE WHEN s.layer_digest IS NULL THEN NULL WHEN s.error IS NULL THEN 'scanned' ELSE 'failed' END
+           AS scan_status,
+       s.error AS scan_error
 FROM image_manifests im
-JOIN image_layer_facts l ON l.manifest_digest = im.manifest_digest;
+JOIN image_layer_facts l ON l.manifest_digest = im.manifest_digest
+LEFT JOIN layer_scans s ON s.layer_digest = l.digest;
 
 CREATE OR REPLACE VIEW image_history AS
 SELECT im.run_id, im.registry, im.repository, im.tag, im.manifest_digest, im.os, im.architecture,

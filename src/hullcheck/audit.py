@@ -68,9 +68,11 @@ class ImageSummary:
     tags_new: int = 0
     failures: list[str] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
+    unscanned_layers: int = 0  # layer scans that failed (image_layers.scan_error): said, not silent
 
     def count(self, result: ImageResult) -> None:
         self.sources += 1
+        self.unscanned_layers += len(result.layer_errors)
         self.tags_seen += sum(1 for t in result.tags if t.tag is not None and t.status != "failed")
         self.tags_new += sum(1 for t in result.tags if t.status == "new")
         self.failures += [t.error or "failed" for t in result.tags if t.status == "failed"]
@@ -212,6 +214,8 @@ def finish_run(store: Store, run_id: int, git: GitSummary, images: ImageSummary)
     if images.failures:
         problems.append(f"{len(images.failures)} registry, repository or tag reads failed")
     status = "partial" if problems else "ok"
+    if images.unscanned_layers:  # the images are audited; only their file lists are missing
+        problems.append(f"{images.unscanned_layers} layers could not be scanned (see image_layers.scan_error)")
     if store.repairs:  # values made storable (invalid text, numbers out of range): said, not hidden
         problems.append(
             "values repaired to be stored: " + ", ".join(f"{k} ({n})" for k, n in sorted(store.repairs.items()))
