@@ -48,3 +48,15 @@ def test_clean_text_keeps_valid_text_and_joins_surrogate_pairs() -> None:
     assert clean_text("plain ü €") == "plain ü €"
     assert clean_text("\ud83d\ude00") == "😀"  # a pair written as two escapes is one character
     assert clean_text("a\ud800b\udfffc") == "a\ufffdb\ufffdc"
+
+
+def test_a_secret_no_extractor_looks_for_is_redacted_where_every_value_is_written(org: Org) -> None:
+    secret = "hcCANARYpathsecret"
+    org.repo("leaky", [Commit(days_ago(1), {f"ops/api_token={secret}/Dockerfile": "FROM alpine:3.20\n"})])
+    assert run_audit(org.config()).status == "ok"
+    paths = [r[0] for r in org.query("SELECT path FROM latest_repo_files")]
+    assert paths == ["ops/api_token=<redacted>"], paths  # the value runs to the end of the word
+    dump = org.query("SELECT string_agg(CAST(f AS VARCHAR), ' ') FROM git_commit_files f")[0][0]
+    assert secret not in str(dump)
+    message = org.scalar("SELECT message FROM runs")
+    assert isinstance(message, str) and "git_commit_files.path: secret redacted (1)" in message

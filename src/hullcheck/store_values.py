@@ -1,4 +1,5 @@
-"""Every value is made storable before it is written: a hostile file cannot fail a batch.
+"""Every value is made storable before it is written: a hostile file cannot fail a batch, and
+no secret an extractor missed reaches the database.
 
 Text from repositories and images may hold what DuckDB refuses (a lone surrogate such as
 `\\ud800` from a YAML escape, a Python-side decoding artefact), and numbers may be beyond a
@@ -6,7 +7,10 @@ column's range (a port of 2^40, a memory limit of `1e30`, a layer size of 10^20)
 value used to fail a whole batch of other repositories' rows. Here each column gets a cleaner
 built from its DuckDB type, once per table: text becomes valid UTF-8 (invalid code points
 replaced by U+FFFD), an out-of-range or non-finite number becomes NULL, lists and structs are
-cleaned element by element. `Repairs` counts what was changed, per table and column.
+cleaned element by element. Every text value also passes the redaction (`redact.redact_text`)
+here, the one place all text columns go through: the extractors redact what they understand
+(a value under a secret name), this catches a secret in any other text. `Repairs` counts what
+was changed, per table and column (a redaction counted here is one an extractor missed).
 """
 
 from __future__ import annotations
@@ -18,11 +22,26 @@ from typing import Any
 
 import duckdb
 
+from hullcheck.redact import redact_text
+
 Cleaner = Callable[[Any], Any]
 Repairs = Counter[str]  # "table.column: what" -> count
 
 _INT_BITS = {"tinyint": 8, "smallint": 16, "integer": 32, "bigint": 64, "hugeint": 128}
 _UINT_BITS = {"utinyint": 8, "usmallint": 16, "uinteger": 32, "ubigint": 64}
+
+
+# Words without which redact_text changes nothing: checked first, because most text (paths, image
+# names, digests) has none of them and the full redaction costs ~15 µs per value.
+_SECRET_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "auth", "session", "dsn", "://", "akia",
+                 "_pat", "glpat", "xox", "sk-", "aiza", "eyj", "begin", "-u", "--user", "login", "-p", "@")  # fmt: skip
+
+
+def redact_stored(s: str) -> str:
+    low = s.lower()
+    if not any(h in low for h in _SECRET_HINTS):
+        return s
+    return redact_text(s)
 
 
 def clean_text(s: str) -> str:
@@ -44,7 +63,10 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
                 fixed = clean_text(v)
                 if fixed is not v:
                     repairs[f"{where}: invalid text replaced"] += 1
-                return fixed
+                safe = redact_stored(fixed)
+                if safe != fixed:
+                    repairs[f"{where}: secret redacted"] += 1
+                return safe
             return v
 
         return text
