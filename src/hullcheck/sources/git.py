@@ -29,7 +29,8 @@ import git as gitpython
 from hullcheck.errors import GitSourceError, Interrupted
 from hullcheck.redact import redact_url
 from hullcheck.sources.git_recovery import remove_stale_locks
-from hullcheck.sources.ref_advert import Advert, AdvertError, AdvertUnavailable, advertised_refs
+from hullcheck.sources.git_refs import NeedsGit, RemoteTip, local_path, local_tip, tip_from_advert
+from hullcheck.sources.ref_advert import AdvertError, AdvertUnavailable, advertised_refs
 from hullcheck.sources.specs import RepoSpec
 
 # Never prompt: a nightly job has nobody to answer, and a prompt would hang it.
@@ -42,12 +43,6 @@ _GIT_ENV = {
     "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
     "LC_ALL": "C",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteTip:
-    ref: str  # full ref name, e.g. refs/heads/main
-    sha: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,83 +98,6 @@ def _explain(stderr: str, url: str) -> str:
     else:
         why = "git failed"
     return f"{why}: {detail}" if detail else why
-
-
-def _local_path(url: str) -> Path | None:
-    """The directory of a remote on this machine (a path or a file:// URL), else None."""
-    if url.startswith("file://"):
-        return Path(url[len("file://") :])
-    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
-        return None
-    return Path(url)
-
-
-def _git_dir(path: Path) -> Path | None:
-    dot = path / ".git"
-    if dot.is_dir():
-        return dot
-    if dot.is_file():  # worktrees and submodules: "gitdir: <path>"
-        target = dot.read_text().strip().removeprefix("gitdir:").strip()
-        return (path / target).resolve()
-    return path if (path / "HEAD").is_file() and (path / "objects").is_dir() else None
-
-
-def _read_ref(git_dir: Path, ref: str, depth: int = 0) -> str | None:
-    """Resolve a ref from loose ref files or packed-refs; None when it does not exist."""
-    loose = git_dir / ref
-    if loose.is_file():
-        value = loose.read_text().strip()
-        if value.startswith("ref: ") and depth < 5:
-            return _read_ref(git_dir, value[5:], depth + 1)
-        return value or None
-    packed = git_dir / "packed-refs"
-    if packed.is_file():
-        for line in packed.read_text().splitlines():
-            if line.endswith(" " + ref) and not line.startswith(("#", "^")):
-                return line.split(" ", 1)[0]
-    return None
-
-
-class _AskGit(Exception):
-    """This local repository's refs need git itself to read (reftable)."""
-
-
-def _local_tip(path: Path, spec: RepoSpec) -> RemoteTip | None:
-    """`ls-remote` for a repository on this machine, read from its ref files in-process.
-
-    The nightly rerun of an unchanged org is mostly this call, so for local mirrors it
-    costs no process at all (gitpython's Repo costs ~1 ms each; four file reads do not).
-    Reftable repositories raise _AskGit and go through `git ls-remote`.
-    """
-    if not path.exists():
-        raise GitSourceError(f"repository not found: no such directory {path}")
-    git_dir = _git_dir(path)
-    if git_dir is None:
-        raise GitSourceError(f"repository not found: {path} is not a git repository")
-    if (git_dir / "reftable").exists():
-        raise _AskGit
-    if spec.ref is None:
-        head = (git_dir / "HEAD").read_text().strip()
-        name = head[5:] if head.startswith("ref: ") else "HEAD"
-        sha = _read_ref(git_dir, name) if name != "HEAD" else head
-        return RemoteTip(name, sha) if sha else None  # a branch with no commit yet: an empty repository
-    wanted = [spec.ref] if spec.ref.startswith("refs/") else [f"refs/heads/{spec.ref}", f"refs/tags/{spec.ref}"]
-    for ref in wanted:
-        sha = _read_ref(git_dir, ref)
-        if sha:
-            return RemoteTip(ref, sha)
-    raise GitSourceError(f"ref '{spec.ref}' not found on {spec.display_url}")
-
-
-def _tip_from_advert(advert: Advert, spec: RepoSpec) -> RemoteTip | None:
-    if spec.ref is None:
-        sha = advert.refs.get("HEAD")
-        return RemoteTip(advert.head_symref or "HEAD", sha) if sha else None
-    wanted = [spec.ref] if spec.ref.startswith("refs/") else [f"refs/heads/{spec.ref}", f"refs/tags/{spec.ref}"]
-    for ref in wanted:
-        if ref in advert.refs:
-            return RemoteTip(ref, advert.refs[ref])
-    raise GitSourceError(f"ref '{spec.ref}' not found on {spec.display_url}")
 
 
 class GitMirrors:
@@ -268,15 +186,15 @@ class GitMirrors:
     # -- remote -------------------------------------------------------------------
     def remote_tip(self, spec: RepoSpec) -> RemoteTip | None:
         """The commit the audited ref points to on the remote; None for an empty repository."""
-        local = _local_path(spec.url)
+        local = local_path(spec.url)
         if local is not None:
             try:
-                return _local_tip(local, spec)
-            except _AskGit:
+                return local_tip(local, spec)
+            except NeedsGit:
                 pass
         else:
             try:
-                return _tip_from_advert(advertised_refs(spec.url), spec)
+                return tip_from_advert(advertised_refs(spec.url), spec)
             except AdvertUnavailable:
                 pass  # git itself knows credential helpers, ssh and every other transport
             except AdvertError as e:
