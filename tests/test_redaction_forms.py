@@ -73,3 +73,24 @@ HEALTHCHECK CMD ["probe", "--password", "{S}f"]
     stage = facts.stages[0]
     assert (stage.final_user, stage.workdir) == (MARKER, f"/app/{MARKER}")
     assert stage.cmd == f'["--token", "{MARKER}"]' and stage.healthcheck == f"probe --password {MARKER}"
+
+
+def test_secrets_from_dotenv_and_url_queries_never_reach_other_facts() -> None:
+    from hullcheck.extract.commit import extract_files
+    from hullcheck.sources.specs import RepoSpec
+
+    compose = b"services:\n  a:\n    image: registry.example/app:${REGISTRY_TOKEN}\n    environment:\n" \
+              b"      PLAIN: ${DB_PASSWORD}\n"  # fmt: skip
+    rows = extract_files({"compose.yaml": compose, ".env": f"REGISTRY_TOKEN={S}1\nDB_PASSWORD={S}2\n".encode()})
+    assert S not in repr(rows.compose)
+    assert S not in RepoSpec("x", f"https://git.example/x.git?private_token={S}", None).display_url
+    assert S not in redact_text(f"HEALTHCHECK CMD curl -fsuadmin:{S} http://localhost/")
+
+
+def test_dockerfile_args_expanding_into_each_other_stay_small() -> None:
+    from hullcheck.extract.commit import extract_files
+
+    chain = "ARG A0=xxxxxxxxxx\n" + "".join(f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}\n" for i in range(1, 40))
+    rows = extract_files({"Dockerfile": (chain + "FROM alpine:${A39}\nUSER ${A39}\n").encode()})
+    (facts,) = rows.dockerfiles.values()
+    assert len(repr(facts)) < 2_000_000 and facts.stages[0].final_user is not None

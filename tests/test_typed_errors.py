@@ -76,8 +76,9 @@ def test_not_found_errors_are_typed(tmp_path: Path) -> None:
     source = LayoutSource(layout)
     with pytest.raises(RegistryNotFound):
         source.digest("app", "2")
-    with pytest.raises(RegistryNotFound):
-        source.manifest("app", "1")  # listed, but its blob is not in the layout
+    with pytest.raises(RegistryError) as broken:
+        source.manifest("app", "1")  # listed, but its blob is not in the layout: broken, not a vanished tag
+    assert not isinstance(broken.value, NotFound)
     assert issubclass(RegistryNotFound, RegistryError)
 
 

@@ -40,7 +40,7 @@ _URL_TOKEN_USER = re.compile(
 # Command-line forms: curl -u user:pass, docker login -p X, `npm config set …_authToken X`,
 # `aws configure set aws_secret_access_key X`.
 _CLI_SECRETS = [
-    re.compile(r"(?P<pre>(?<![\w-])(?:-u\s*|--user[=\s]+)[^\s:\"']+:)(?P<val>[^\s\"']+)"),
+    re.compile(r"(?P<pre>(?<![\w-])(?:-[A-Za-z]{0,8}u\s*|--user[=\s]+)[^\s:\"']+:)(?P<val>[^\s\"']+)"),  # -fsuU:P
     re.compile(r"(?P<pre>\b(?:docker|podman|helm|oras)\s+(?:\S+\s+)*?login\b[^\n;&|]*?\s-p\s*)(?P<val>[^\s\"']+)"),
     re.compile(r"(?P<pre>\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n;&|]*?\s-p)(?P<val>[^\s\"']+)"),
     re.compile(r"(?P<pre>\bsshpass\s+-p\s*)(?P<val>[^\s\"']+)"),

@@ -27,7 +27,7 @@ from pathlib import Path
 import git as gitpython
 
 from hullcheck.errors import GitSourceError, Interrupted
-from hullcheck.redact import redact_url
+from hullcheck.redact import redact_text
 from hullcheck.sources.git_recovery import remove_stale_locks
 from hullcheck.sources.git_refs import NeedsGit, RemoteTip, local_path, local_tip, tip_from_advert
 from hullcheck.sources.ref_advert import AdvertError, AdvertUnavailable, advertised_refs
@@ -81,7 +81,8 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
 
 
 def _explain(stderr: str, url: str) -> str:
-    text = stderr.replace(url, redact_url(url)).replace(split_credentials(url)[0], redact_url(url)).strip()
+    shown = redact_text(url)
+    text = redact_text(stderr.replace(url, shown).replace(split_credentials(url)[0], shown)).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
     detail = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), lines[-1] if lines else "")
     low = text.lower()
@@ -145,7 +146,8 @@ class GitMirrors:
         with self._procs_guard:
             self._procs.add(proc)
         try:
-            raw_out, raw_err = proc.communicate(stdin.encode() if stdin is not None else None, timeout=self.timeout)
+            data = stdin.encode("utf-8", "surrogateescape") if stdin is not None else None
+            raw_out, raw_err = proc.communicate(data, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
@@ -217,7 +219,8 @@ class GitMirrors:
 
     # -- mirror -------------------------------------------------------------------
     def mirror_path(self, spec: RepoSpec) -> Path:
-        digest = hashlib.sha256(split_credentials(spec.url)[0].encode()).hexdigest()[:12]  # not the password
+        # Not the password; a path is bytes (surrogateescape), whatever its encoding.
+        digest = hashlib.sha256(split_credentials(spec.url)[0].encode("utf-8", "surrogateescape")).hexdigest()[:12]
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", spec.name)[:60]
         return self.cache_dir / f"{safe}-{digest}.git"
 

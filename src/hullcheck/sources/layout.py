@@ -203,8 +203,8 @@ class LayoutSource:
         self._count("GET manifest")
         digest = reference if reference.startswith("sha256:") else self.digest(repository, reference)[0]
         data = self._synthetic.get(digest) or self._read(self._blob_member(digest))
-        if data is None:
-            raise RegistryNotFound(f"{self.name}: manifest {digest} missing from the layout")
+        if data is None:  # listed by the index: a broken layout (not a tag deleted while we read)
+            raise RegistryError(f"{self.name}: manifest {digest} missing from the layout (or not a file in it)")
         if _sha(data) != (expected_digest or digest):
             raise RegistryError(f"{self.name}: manifest {digest} does not match its digest: refused")
         try:

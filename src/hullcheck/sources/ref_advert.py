@@ -83,7 +83,7 @@ def parse_advert(lines: list[bytes | None]) -> Advert:
 def _git_protocol(url: str) -> Advert:
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "", parts.port or 9418
-    request = f"git-upload-pack {parts.path}\0host={host}:{port}\0".encode()
+    request = f"git-upload-pack {parts.path}\0host={host}:{port}\0".encode("utf-8", "surrogateescape")
     try:
         with socket.create_connection((host, port), timeout=_TIMEOUT) as sock:
             sock.sendall(b"%04x" % (len(request) + 4) + request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hullcheck.redact import redact_url
+from hullcheck.redact import redact_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +15,8 @@ class RepoSpec:
 
     @property
     def display_url(self) -> str:
-        return redact_url(self.url)
+        """The URL as it may be shown or stored: passwords, token users and `?private_token=…` removed."""
+        return redact_text(self.url)
 
 
 def repo_name(url_or_path: str) -> str:

@@ -18,7 +18,7 @@ from hullcheck.extract.compose.merge import merge_mapping, rebase_service, repo_
 from hullcheck.extract.compose.rows import ComposeFacts, ComposeProjectRow
 from hullcheck.extract.compose.services import MissingEnvFile, implicit_dependencies, service_row
 from hullcheck.extract.compose.yaml_nodes import ComposeYamlError, load_yaml
-from hullcheck.redact import redact_text
+from hullcheck.redact import MARKER, looks_secret, redact_text
 
 Reader = Callable[[str], bytes | None]
 
@@ -67,8 +67,11 @@ class _Loader:
         if not isinstance(doc, dict):
             raise ComposeError(f"{path}: top level must be a mapping")
         unset: set[str] = set()
+        # A secret from .env never reaches other facts through interpolation (`image: x:${REGISTRY_TOKEN}`,
+        # `PLAIN: ${DB_PASSWORD}`): secret-looking variables interpolate as the marker.
+        visible = {k: (MARKER if looks_secret(k, v) else v) for k, v in env.items()}
         try:
-            doc = interpolate_tree({k: v for k, v in doc.items() if not str(k).startswith("x-")}, env, unset)
+            doc = interpolate_tree({k: v for k, v in doc.items() if not str(k).startswith("x-")}, visible, unset)
         except InterpolationError as e:
             raise ComposeError(f"{path}: {e}") from None
         for name in sorted(unset):

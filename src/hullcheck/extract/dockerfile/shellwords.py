@@ -24,12 +24,30 @@ class UnsetVariable(ExtractError):
         self.name = name
 
 
+# An expansion past this is kept as written: ARGs that expand into each other (`A2=${A1}${A1}` …)
+# grow exponentially (40 of them would be terabytes); no real FROM, USER or WORKDIR comes near it.
+MAX_EXPANDED = 64 * 1024
+
+
+class _TooLong(Exception):
+    pass
+
+
 def expand(word: str, env: Mapping[str, str | None], escape: str = "\\") -> tuple[str, list[str]]:
     """Expand variables in `word`. Returns (text, names that were unset and had no default).
 
-    `env` maps a declared name to its value, or None for `ARG X` without a default.
+    `env` maps a declared name to its value, or None for `ARG X` without a default. An expansion
+    longer than MAX_EXPANDED is returned as written.
     """
+    try:
+        return _expand(word, env, escape)
+    except _TooLong:
+        return word, []
+
+
+def _expand(word: str, env: Mapping[str, str | None], escape: str) -> tuple[str, list[str]]:
     out: list[str] = []
+    size = 0
     missing: list[str] = []
     i, n = 0, len(word)
     quote: str | None = None
@@ -54,7 +72,11 @@ def expand(word: str, env: Mapping[str, str | None], escape: str = "\\") -> tupl
                 if end < 0:
                     out.append(word[i:])
                     break
-                out.append(_braced(word[i + 2 : end], env, escape, missing))
+                piece = _braced(word[i + 2 : end], env, escape, missing)
+                size += len(piece)
+                if size > MAX_EXPANDED:
+                    raise _TooLong
+                out.append(piece)
                 i = end + 1
                 continue
             m = _NAME.match(word, i + 1)
@@ -62,6 +84,9 @@ def expand(word: str, env: Mapping[str, str | None], escape: str = "\\") -> tupl
                 val = env.get(m.group())
                 if val is None:
                     missing.append(m.group())
+                size += len(val or "")
+                if size > MAX_EXPANDED:
+                    raise _TooLong
                 out.append(val or "")
                 i = m.end()
                 continue
