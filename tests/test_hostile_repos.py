@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from support.org import Org, days_ago
 
 from hullcheck.audit import run_audit
-from hullcheck.demo.gitbuild import Commit
+from hullcheck.demo.gitbuild import Commit, write_repo
 from hullcheck.extract.commit import extract_files
 from hullcheck.redact import redact_text
 
@@ -71,3 +72,14 @@ def test_a_port_range_beyond_ports_is_not_expanded_and_many_stages_are_cheap() -
     assert [p.target for p in service.ports] == [8000, 8001, 8002]
     (facts,) = rows.dockerfiles.values()
     assert facts.file.stage_count == 3000 and facts.copies[-1].from_stage_index == 2998
+
+
+def test_a_repository_whose_path_is_not_utf8_is_audited(org: Org) -> None:
+    import os
+
+    path = Path(os.fsdecode(bytes(org.root) + b"/repos/svc-\xff\xfe-end"))
+    write_repo(path, [Commit(days_ago(1), {"Dockerfile": "FROM alpine:3.20\n"})])
+    org.sources.append({"path_glob": str(org.repos / "svc-*")})
+    summary = run_audit(org.config())
+    assert summary.status == "ok", summary.git.failures
+    assert org.scalar("SELECT count(*) FROM latest_dockerfiles") == 1

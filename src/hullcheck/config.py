@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from hullcheck.errors import ConfigError, ConfigNotFound
 from hullcheck.extract.files import DEFAULT_MAX_FILE_BYTES
 from hullcheck.sources.specs import RepoSpec, repo_name
+from hullcheck.store_values import clean_text
 
 
 class _Model(BaseModel):
@@ -163,12 +164,13 @@ class Config(_Model):
                 url = src.url
                 if "://" not in url and not url.startswith("git@"):
                     url = str(self.resolve(Path(url)))
-                specs.append(RepoSpec(src.name or repo_name(url), url, src.ref))
+                specs.append(RepoSpec(clean_text(src.name or repo_name(url)), url, src.ref))
             else:
                 pattern = str(self.resolve(Path(src.path_glob or "")))
                 for path in sorted(glob.glob(pattern)):
                     if os.path.isfile(os.path.join(path, "HEAD")) or os.path.isdir(os.path.join(path, ".git")):
-                        specs.append(RepoSpec(repo_name(path), path, src.ref))
+                        # A directory name that is not UTF-8 names the repository in valid text (U+FFFD).
+                        specs.append(RepoSpec(clean_text(repo_name(path)), path, src.ref))
         seen: dict[str, RepoSpec] = {}
         for s in specs:
             if s.name in seen and seen[s.name] != s:

@@ -353,10 +353,12 @@ class GitMirrors:
         out: dict[str, bytes | int] = {}
         if not shas:
             return out
-        repo = gitpython.Repo(path)
+        # gitpython's `Git` runs the persistent `cat-file --batch`; its `Repo` would also parse the
+        # mirror's config, strictly as UTF-8, and a remote path that is not UTF-8 would fail the repository.
+        git_cmd = gitpython.Git(str(path))
         try:
             for sha in shas:
-                _, _, size, stream = repo.git.stream_object_data(sha)
+                _, _, size, stream = git_cmd.stream_object_data(sha)
                 if size > max_bytes:
                     while stream.read(1 << 20):  # the batch protocol needs the object drained, not kept
                         pass
@@ -367,5 +369,5 @@ class GitMirrors:
         except (gitpython.GitCommandError, ValueError) as e:
             raise GitSourceError(f"cannot read objects from the mirror: {e}") from None
         finally:
-            repo.close()
+            git_cmd.clear_cache()  # ends the cat-file process
         return out
