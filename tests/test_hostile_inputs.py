@@ -13,8 +13,11 @@ Not in the default run while the "Hostile inputs" issue is open (it still finds 
     HOSTILE_CASES='secrets/compose-*'       fnmatch globs on case ids (comma-separated)
     HOSTILE_TRIAGE=0                        no crash or RSS attribution (one audit per family, then per case)
     HOSTILE_REFERENCE=0                     no reference org (and no RSS comparison)
-    HOSTILE_TIMEOUT / HOSTILE_RSS_CAP_MB    per-run limits (default 180 s, 2048 MB: past them a run is killed)
-    HOSTILE_FAMILY_TIMEOUT / HOSTILE_TRIAGE_TIMEOUT   triage limits per family / per case (120 s / 60 s)
+    HOSTILE_CPU_LIMIT / HOSTILE_TIMEOUT / HOSTILE_RSS_CAP_MB
+                                            per-run limits past which a run is killed (a crash): 300 s of
+                                            CPU, 900 s of wall time, 2048 MB (CPU, not wall time, so that a
+                                            busy machine does not turn a slow audit into a crash)
+    HOSTILE_FAMILY_CPU_LIMIT / HOSTILE_TRIAGE_CPU_LIMIT   the same in the triage, per family / per case (150 / 45 s)
     HOSTILE_REPORT=path                     also write the report there
 
 Today many cases fail (that is the point: the issue lists known crashes, leaks and reads outside);

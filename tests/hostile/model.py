@@ -126,16 +126,6 @@ def register(family: str, name: str, carrier: str, description: str, build: Call
     _DEFS[d.id] = d
 
 
-def case(family: str, name: str, carrier: str, description: str) -> Callable[[Callable[[CaseBuilder], None]], Any]:
-    """Decorator form of `register`."""
-
-    def wrap(fn: Callable[[CaseBuilder], None]) -> Callable[[CaseBuilder], None]:
-        register(family, name, carrier, description, fn)
-        return fn
-
-    return wrap
-
-
 def all_defs() -> list[CaseDef]:
     from hostile import families  # noqa: F401 - registers every family
 
@@ -191,12 +181,6 @@ class CaseBuilder:
         self.case.markers.append(path)
         return path
 
-    def marker_dir(self, name: str) -> Path:
-        """A directory outside the audited trees (its files, made with `marker`-like writes, are watched)."""
-        path = self.corpus.outside / self._key("m") / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
     def env_canary(self) -> str:
         """The name of a variable set in the audit's environment to a canary: Compose must never read the
         machine's environment, and nothing may read /proc/self/environ."""
@@ -211,11 +195,6 @@ class CaseBuilder:
         path = self.corpus.home / f".hostile-{self.serial:03d}-{name}"
         value = self.canary(f"content of a marker file in $HOME ({name})", "marker")
         path.write_text(f"PASSWORD={value}\n")
-        self.case.markers.append(path)
-        return path
-
-    def watch(self, path: Path) -> Path:
-        """Count an existing file outside the audited trees as a marker of this case."""
         self.case.markers.append(path)
         return path
 

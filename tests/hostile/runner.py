@@ -2,10 +2,12 @@
 
 Peak RSS comes from `os.wait4` on the child: the kernel's `ru_maxrss` for the hullcheck process
 and the descendants it waited for (git), the largest of them, per run (RUSAGE_CHILDREN would
-mix every run of the test process together). A watchdog polls the process's VmRSS and kills its
-process group (started in a new session: hullcheck and its git children) past `rss_cap`, or
-when `timeout` passes, so a bomb that hullcheck does not bound ends as a finding, not as a
-machine out of memory.
+mix every run of the test process together). A watchdog polls the process's VmRSS and CPU time
+and kills its process group (started in a new session: hullcheck and its git children) past
+`rss_cap`, past `cpu_limit` seconds of CPU, or past `timeout` seconds of wall time, so a bomb
+that hullcheck does not bound ends as a finding, not as a machine out of memory. CPU time is the
+main limit because it does not grow when other jobs share the machine (a busy CI box must not turn
+a slow audit into a "crash"); the wall-clock limit, much longer, catches a run blocked on I/O.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ class RunResult:
     stderr: str
     peak_rss_kb: int
     seconds: float
-    killed: str | None = None  # "rss" | "timeout" | None
+    killed: str | None = None  # "rss" | "cpu" | "timeout" | None
+    cpu_seconds: float = 0.0
 
     @property
     def crashed(self) -> str | None:
         """Why this run is a crash, in words; None when it ended as 0 or 1 without a traceback."""
         if self.killed == "rss":
             return f"killed: its RSS passed the cap ({self.peak_rss_kb // 1024} MB)"
+        if self.killed == "cpu":
+            return f"killed: used more than {self.cpu_seconds:.0f} s of CPU ({self.seconds:.0f} s of wall time)"
         if self.killed == "timeout":
             return f"killed: still running after {self.seconds:.0f} s"
         if "Traceback (most recent call last)" in self.stderr or "Traceback (most recent call last)" in self.stdout:
@@ -68,10 +73,26 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def run_audit(config: Path, label: str, *, timeout: float, rss_cap_mb: int, env: dict[str, str]) -> RunResult:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads), from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def run_audit(
+    config: Path, label: str, *, timeout: float, cpu_limit: float, rss_cap_mb: int, env: dict[str, str]
+) -> RunResult:
     out_path, err_path = config.parent / f"{label}.stdout", config.parent / f"{label}.stderr"
     started = time.monotonic()
     killed = None
+    cpu = 0.0
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(
             [str(EXE), "audit", "-q", "-c", str(config)],
@@ -87,8 +108,11 @@ def run_audit(config: Path, label: str, *, timeout: float, rss_cap_mb: int, env:
             if pid:
                 break
             if killed is None:
+                cpu = max(cpu, _cpu_seconds(proc.pid))
                 if _rss_kb(proc.pid) > rss_cap_mb * 1024:
                     killed = "rss"
+                elif cpu > cpu_limit:
+                    killed = "cpu"
                 elif time.monotonic() - started > timeout:
                     killed = "timeout"
                 if killed:
@@ -104,4 +128,5 @@ def run_audit(config: Path, label: str, *, timeout: float, rss_cap_mb: int, env:
         usage.ru_maxrss,
         time.monotonic() - started,
         killed,
+        max(cpu, usage.ru_utime + usage.ru_stime),
     )

@@ -44,9 +44,13 @@ class Settings:
     cases: str | None = None
     triage: bool = True
     reference: bool = True
-    timeout: float = 180.0
-    family_timeout: float = 120.0  # crash triage: an audit of one family
-    triage_timeout: float = 60.0  # crash triage: an audit of one case
+    # Limits per run: CPU seconds (the real one: it does not grow on a busy machine), and wall seconds.
+    cpu_limit: float = 300.0
+    timeout: float = 900.0
+    family_cpu_limit: float = 150.0  # crash triage: an audit of one family
+    family_timeout: float = 600.0
+    triage_cpu_limit: float = 45.0  # crash triage: an audit of one case
+    triage_timeout: float = 300.0
     rss_cap_mb: int = 2048
     rss_ratio: float = 1.5
 
@@ -58,9 +62,10 @@ class Settings:
             cases=env("HOSTILE_CASES") or None,  # e.g. "secrets/compose-*,layers/gzip-*"
             triage=env("HOSTILE_TRIAGE", "1") != "0",
             reference=env("HOSTILE_REFERENCE", "1") != "0",
-            timeout=float(env("HOSTILE_TIMEOUT", "180")),
-            family_timeout=float(env("HOSTILE_FAMILY_TIMEOUT", "120")),
-            triage_timeout=float(env("HOSTILE_TRIAGE_TIMEOUT", "60")),
+            cpu_limit=float(env("HOSTILE_CPU_LIMIT", "300")),
+            timeout=float(env("HOSTILE_TIMEOUT", "900")),
+            family_cpu_limit=float(env("HOSTILE_FAMILY_CPU_LIMIT", "150")),
+            triage_cpu_limit=float(env("HOSTILE_TRIAGE_CPU_LIMIT", "45")),
             rss_cap_mb=int(env("HOSTILE_RSS_CAP_MB", "2048")),
         )
 
@@ -199,10 +204,14 @@ class Suite:
     def run(self, audit: Audit, times: int = 2, single: bool = False, family: bool = False) -> Audit:
         s = self.settings
         timeout = s.triage_timeout if single else s.family_timeout if family else s.timeout
+        cpu = s.triage_cpu_limit if single else s.family_cpu_limit if family else s.cpu_limit
         cap = self.settings.rss_cap_mb
         started = time.monotonic()
         for i in range(times):
-            audit.results.append(run_audit(audit.config, f"run{i + 1}", timeout=timeout, rss_cap_mb=cap, env=self.env))
+            result = run_audit(
+                audit.config, f"run{i + 1}", timeout=timeout, cpu_limit=cpu, rss_cap_mb=cap, env=self.env
+            )
+            audit.results.append(result)
         if not single:
             self.timings[f"audit {audit.label} x{times}"] = time.monotonic() - started
         return audit
@@ -346,7 +355,10 @@ class Suite:
             )
         # rows
         checked = [c for c in cases if c.id not in crashes]
-        if final.db.exists():
+        if final.crash:
+            problems.append(Problem(CRASH, None, f"rows were not checked case by case: {final.label} crashed too "
+                                                 f"({final.crash}); every case would only echo that"))  # fmt: skip
+        elif final.db.exists():
             data = checks.load(final.db)
             run_ids = [r[0] for r in data.get("runs", []) if r and r[0] != "__error__"][-2:]
             problems += checks.check_runs(data, 2)
