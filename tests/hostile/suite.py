@@ -212,6 +212,9 @@ class Suite:
                 audit.config, f"run{i + 1}", timeout=timeout, cpu_limit=cpu, rss_cap_mb=cap, env=self.env
             )
             audit.results.append(result)
+            if result.crashed and i + 1 < times:  # the next run would crash the same way; the triage tells more
+                self.notes.append(Problem(NOTE, None, f"{audit.label}: run {i + 2} skipped, run {i + 1} crashed"))
+                break
         if not single:
             self.timings[f"audit {audit.label} x{times}"] = time.monotonic() - started
         return audit
