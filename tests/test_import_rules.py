@@ -6,8 +6,8 @@ Layers, lowest first; a module may import its own package and anything lower, ne
   1  extract/ (pure), sources/ (I/O only), demo/
   2  config, store
   3  crawl/ (sources + extract + writer)
-  4  audit (run stages), policy/
-  5  report/
+  4  policy/
+  5  audit (run stages), report/
   6  cli/ (and __main__)
 On top of the ranks: extract and sources never import each other.
 """
@@ -27,8 +27,8 @@ RANK = {
     "extract": 1, "sources": 1, "demo": 1,
     "config": 2, "store": 2, "store_values": 2,
     "crawl": 3,
-    "audit": 4, "policy": 4,
-    "report": 5,
+    "policy": 4,
+    "audit": 5, "report": 5,
     "cli": 6, "__main__": 6,
 }  # fmt: skip
 APART = {("extract", "sources"), ("sources", "extract")}

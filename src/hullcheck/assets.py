@@ -25,3 +25,8 @@ def sql_dir() -> Path:
 def read_sql(relative: str) -> str:
     """Text of one file under sql/, e.g. ``read_sql("queries/known_commit.sql")``."""
     return (sql_dir() / relative).read_text(encoding="utf-8")
+
+
+def policies_dir() -> Path:
+    """The shipped catalog: `policies/<id>.yaml` and `policies/profiles.yaml`."""
+    return project_root() / "policies"

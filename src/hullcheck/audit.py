@@ -1,11 +1,12 @@
-"""One audit run, as stage functions: begin → crawl git → crawl images → finish.
+"""One audit run, as stage functions: begin → crawl git → crawl images → evaluate and publish.
 
 `run_audit` reads as the table of contents; each stage is a plain function that a
 scheduler can wrap on its own (the per-repository and per-image-source work are
 `crawl.git.crawl_repo` and `crawl_image_source`, safe to call from many threads).
 
-A run becomes visible (status ok/partial) in one final UPDATE; until then the public views
-ignore it, so a killed run never shows up half. Git rows are written in batches of whole
+A run becomes visible (status ok/partial) in one final transaction that also evaluates the
+policies, so a run and its findings appear together; until then the public views ignore it,
+so a killed run never shows up half. Git rows are written in batches of whole
 repositories, each batch in one transaction, so a commit marked as extracted always has its
 files and facts; each image source is written in one transaction.
 """
@@ -29,6 +30,9 @@ from hullcheck.crawl.rows import ImageResult, RepoResult
 from hullcheck.crawl.writer import GitWriter, write_images
 from hullcheck.errors import Stopped
 from hullcheck.extract.files import FileKind
+from hullcheck.policy.catalog import Catalog, load_catalog
+from hullcheck.policy.evaluate import Evaluation, evaluate_run
+from hullcheck.policy.situations import resolve_situations
 from hullcheck.sources.git import GitMirrors, GitStats
 from hullcheck.sources.specs import RepoSpec
 from hullcheck.store import Store
@@ -86,6 +90,8 @@ class AuditSummary:
     status: str = "running"  # running | ok | partial | failed
     git: GitSummary = field(default_factory=GitSummary)
     images: ImageSummary = field(default_factory=ImageSummary)
+    evaluation: Evaluation | None = None
+    evaluation_error: str | None = None
     seconds: float = 0.0
 
     @property
@@ -103,6 +109,7 @@ def run_audit(
     """One audit. Setting `cancel` (from a signal handler) stops it within a second: `Stopped` is raised
     and the run is recorded failed."""
     specs = cfg.select_repos(only)  # config problems surface before a run is recorded
+    catalog = load_policies(cfg)
     started = time.monotonic()
     with Store.open(cfg.database_path) as store:
         summary = AuditSummary(begin_run(store, cfg, as_of, only))
@@ -114,12 +121,19 @@ def run_audit(
             summary.status = "failed"
             fail_run(store, summary.run_id, summary.git, len(specs), e)
             raise
-        summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
+        publish_run(store, cfg, catalog, summary)
     summary.seconds = time.monotonic() - started
     return summary
 
 
 # -- stages ---------------------------------------------------------------------------------------
+def load_policies(cfg: Config) -> Catalog:
+    """The catalog, with everything the config says about profiles, teams and waivers checked against it."""
+    catalog = load_catalog(cfg.policies_path)
+    resolve_situations(catalog, cfg)
+    return catalog
+
+
 def begin_run(store: Store, cfg: Config, as_of: datetime | None, only: list[str] | None) -> int:
     """Record a new run (invisible until finished); runs a killed process left 'running' become failed."""
     store.execute("abandon_running")
@@ -223,6 +237,25 @@ def finish_run(store: Store, run_id: int, git: GitSummary, images: ImageSummary)
     params = [status, git.total, git.extracted, git.unchanged, git.failed, "; ".join(problems) or None, run_id]
     store.execute("finish_run", params)
     return status
+
+
+def publish_run(store: Store, cfg: Config, catalog: Catalog, summary: AuditSummary) -> None:
+    """Finish the run and evaluate its policies in one transaction: the run and its findings appear together.
+    A policy whose SQL fails is an error row and the run ends partial; if the evaluation as a whole fails,
+    the run is published without findings, partial, saying why."""
+    try:
+        with store.transaction():
+            summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
+            summary.evaluation = evaluate_run(store, cfg, summary.run_id, catalog)
+            if summary.evaluation.errors:
+                failed = ", ".join(e.policy_id for e in summary.evaluation.errors)
+                summary.status = "partial"
+                store.execute("mark_partial", [f"policies that could not be evaluated: {failed}", summary.run_id])
+    except Exception as e:  # the facts are sound: publish them, and say the evaluation failed
+        summary.evaluation, summary.evaluation_error = None, f"{type(e).__name__}: {e}"
+        summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
+        summary.status = "partial"
+        store.execute("mark_partial", [f"policy evaluation failed: {summary.evaluation_error}", summary.run_id])
 
 
 def fail_run(store: Store, run_id: int, git: GitSummary, total: int, error: BaseException) -> None:

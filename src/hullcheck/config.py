@@ -12,6 +12,7 @@ import glob
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +111,74 @@ class Team(_Model):
     profile: str = "microservice"
     email: str | None = None
     repos: list[str] = Field(default_factory=list, description="fnmatch globs on repository names")
+    images: list[str] = Field(default_factory=list, description="fnmatch globs on registry/repository")
+    codeowners: list[str] = Field(default_factory=list, description="CODEOWNERS handles of the team (@org/team)")
+    policies: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per policy: parameter values, severity, enabled"
+    )
 
-    @field_validator("repos")
+    @field_validator("repos", "images")
     @classmethod
     def _non_empty_globs(cls, v: list[str]) -> list[str]:
         if any(not g.strip() for g in v):
             raise ValueError("an empty glob matches nothing")
+        return v
+
+    @field_validator("codeowners", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("name")
+    @classmethod
+    def _reserved(cls, v: str) -> str:
+        if v == "unowned":
+            raise ValueError("'unowned' is the team of subjects no team owns; pick another name")
+        if not v.strip():
+            raise ValueError("a team needs a name")
+        return v
+
+
+class Override(_Model):
+    """Another owner, profile or parameter values for some subjects (the first matching entry applies)."""
+
+    repos: list[str] = Field(default_factory=list, description="globs on repository names")
+    paths: list[str] = Field(default_factory=list, description="globs on paths inside those repositories")
+    images: list[str] = Field(default_factory=list, description="globs on registry/repository[:tag]")
+    team: str | None = None
+    profile: str | None = None
+    policies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Override:
+        if not (self.repos or self.images):
+            raise ValueError("an override names `repos` (optionally with `paths`) or `images`")
+        if self.paths and not self.repos:
+            raise ValueError("`paths` applies inside `repos`: give both")
+        if self.team is None and self.profile is None and not self.policies:
+            raise ValueError("an override sets `team`, `profile` or `policies`")
+        return self
+
+
+class ProfileDef(_Model):
+    description: str = ""
+    extends: str | None = Field(None, description="a profile whose values this one starts from")
+    policies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class Waiver(_Model):
+    policy: str
+    subject: str = Field(description="glob on the subject: repo, repo/path, repo/path#service, registry/repo:tag")
+    team: str | None = None
+    reason: str
+    author: str
+    expires: date
+
+    @field_validator("reason", "author")
+    @classmethod
+    def _said(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("required: say who decided and why")
         return v
 
 
@@ -130,9 +193,12 @@ class Config(_Model):
     teams: list[Team] = Field(default_factory=list)
     registries: list[RegistrySource] = Field(default_factory=list)
     layouts: list[LayoutSource] = Field(default_factory=list, description="images exported to disk")
-    # Filled by later capabilities; accepted now so that one config file serves every version.
-    profiles: dict[str, Any] = Field(default_factory=dict)
-    waivers: list[dict[str, Any]] = Field(default_factory=list)
+    profiles: dict[str, ProfileDef] = Field(default_factory=dict, description="profiles added or overridden")
+    overrides: list[Override] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list)
+    max_waiver_days: int = Field(180, ge=1, description="a waiver may not expire later than this from today")
+    policies_dir: Path | None = Field(None, description="the org's own policies (same format as policies/)")
+    # Filled by a later capability; accepted now so that one config file serves every version.
     email: dict[str, Any] | None = None
 
     # Not part of the file: where it came from, to resolve relative paths and to stamp runs.
@@ -140,6 +206,7 @@ class Config(_Model):
     source_hash: str = Field("", exclude=True)
     _git_repos: list[RepoSpec] = PrivateAttr(default_factory=list)
     _layouts: list[LayoutSpec] = PrivateAttr(default_factory=list)
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_team_names(self) -> Config:
@@ -149,6 +216,27 @@ class Config(_Model):
                 raise ValueError(f"team '{t.name}' is defined twice")
             seen.add(t.name)
         return self
+
+    @model_validator(mode="after")
+    def _waivers_bounded(self) -> Config:
+        latest = date.today() + timedelta(days=self.max_waiver_days)
+        for i, w in enumerate(self.waivers):
+            if w.expires > latest:
+                raise ValueError(
+                    f"waivers[{i}] ({w.policy} on {w.subject}) expires {w.expires}, later than the maximum "
+                    f"waiver length allows ({self.max_waiver_days} days: {latest}); waivers are decisions to revisit"
+                )
+        return self
+
+    def where(self, *loc: Any) -> str:
+        """`file:line: key.path` of a config key, for errors found after loading (unknown profile, policy …)."""
+        line = _nearest_line(self._lines, loc)
+        source = str(self.source_path) if self.source_path else "<config>"
+        return f"{source}:{line}: {_format_loc(loc)}" if line else f"{source}: {_format_loc(loc)}"
+
+    @property
+    def policies_path(self) -> Path | None:
+        return self.resolve(self.policies_dir) if self.policies_dir is not None else None
 
     def resolve(self, p: Path) -> Path:
         p = Path(os.path.expanduser(str(p)))
@@ -279,6 +367,7 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
                 msg = "unknown key (check its spelling and indentation)"
             problems.append(f"{where}: {_format_loc(loc)}: {msg}")
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
+    cfg._lines = lines
     cfg.source_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
     cfg.source_path = path.resolve() if path is not None else None
     cfg.resolve_sources()

@@ -143,6 +143,26 @@ class Store:
 
         return run
 
+    def select(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """A SELECT read from a catalog file (a policy's SQL), parameters bound; errors are DuckDB's."""
+        cur = self._con.execute(sql, list(params))
+        return Result([d[0] for d in cur.description or []], cur.fetchall())
+
+    def temp_table(self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
+        """(Re)create a connection-local table, e.g. the typed `params` a policy's SQL joins."""
+        names = [c for c, _ in columns]
+        if (
+            not _IDENT.match(name)
+            or not all(_IDENT.match(c) for c in names)
+            or not all(re.fullmatch(r"[A-Z]+(\[\])?", t) for _, t in columns)
+        ):
+            raise ValueError(f"unsafe identifier or type in {name}{tuple(columns)}")  # from code only
+        spec = ", ".join(f'"{c}" {t}' for c, t in columns)
+        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({spec})")
+        if rows:
+            marks = ", ".join("?" * len(columns))
+            self._con.executemany(f"INSERT INTO {name} VALUES ({marks})", [list(r) for r in rows])
+
     def ad_hoc(self, sql: str) -> Result:
         """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store); errors are DuckDB's."""
         cur = self._con.execute(sql)

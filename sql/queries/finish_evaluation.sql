@@ -1,0 +1,3 @@
+UPDATE policy_evaluations
+SET policies = ?, subjects = ?, findings = ?, errors = ?, duration_ms = ?
+WHERE evaluation_id = ?;

@@ -1,0 +1,3 @@
+UPDATE audit_runs
+SET status = 'partial', message = concat_ws('; ', message, ?)
+WHERE run_id = ?;

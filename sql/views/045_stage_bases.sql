@@ -1,0 +1,57 @@
+-- What each Dockerfile stage builds on, at the root of its stage chain, and what the org knows
+-- of that base (docs/schema.md, `stage_bases`): an image audited in a registry or layout, or an
+-- image that an audited Compose file declares it builds (`image:` + `build:`), or nothing.
+CREATE OR REPLACE VIEW stage_bases AS
+WITH RECURSIVE chain AS (
+    SELECT run_id, repo, path, stage_index, stage_index AS root_index, base_kind, base_stage_index, 0 AS depth
+    FROM dockerfile_stages
+    UNION ALL
+    SELECT c.run_id, c.repo, c.path, c.stage_index, p.stage_index, p.base_kind, p.base_stage_index, c.depth + 1
+    FROM chain c
+    JOIN dockerfile_stages p
+      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
+    WHERE c.base_kind = 'stage' AND c.depth < 200
+),
+roots AS (
+    SELECT run_id, repo, path, stage_index, arg_max(root_index, depth) AS root_index
+    FROM chain GROUP BY run_id, repo, path, stage_index
+),
+audited AS (  -- images known now, by every name they can be written as
+    SELECT registry || '/' || repository || ':' || tag AS ref, manifest_digest, tag_digest, "user", compressed_bytes,
+           registry, repository, tag, run_id
+    FROM latest_image_manifests
+    QUALIFY row_number() OVER (PARTITION BY registry, repository, tag
+                               ORDER BY (architecture = 'amd64') DESC, manifest_digest) = 1
+),
+built AS (  -- images the org's Compose files say they build, with the Dockerfile's final USER
+    SELECT DISTINCT ON (c.image) c.image, c.repo, c.build_dockerfile AS dockerfile, st.final_user
+    FROM latest_compose_services c
+    JOIN latest_dockerfile_stages st
+      ON st.repo = c.repo AND st.path = c.build_dockerfile AND st.is_final
+    WHERE c.image IS NOT NULL AND c.build_dockerfile IS NOT NULL
+    ORDER BY c.image, c.repo
+)
+SELECT s.run_id, s.repo, s.path, s.commit_sha, s.stage_index, s.name AS stage_name, s.is_final, s.final_user,
+       r.root_index, b.base_kind AS root_base_kind, b.base_normalized AS base_image, b.base_tag, b.base_digest,
+       CASE
+           WHEN b.base_kind = 'scratch' THEN 'scratch'
+           WHEN a.ref IS NOT NULL THEN 'audited image'
+           WHEN o.image IS NOT NULL THEN 'org build'
+           WHEN b.base_kind = 'unresolved' THEN 'unresolved'
+           ELSE 'unknown'
+       END AS base_source,
+       CASE WHEN a.ref IS NOT NULL THEN a.registry || '/' || a.repository || ':' || a.tag
+            WHEN o.image IS NOT NULL THEN o.repo || '/' || o.dockerfile END AS base_known_as,
+       coalesce(a."user", o.final_user) AS base_user,
+       a.compressed_bytes AS base_compressed_bytes
+FROM dockerfile_stages s
+JOIN roots r USING (run_id, repo, path, stage_index)
+JOIN dockerfile_stages b ON b.run_id = s.run_id AND b.repo = s.repo AND b.path = s.path AND b.stage_index = r.root_index
+LEFT JOIN audited a
+  ON b.base_kind = 'image'
+ AND (a.ref = regexp_replace(b.base_normalized, '@.*$', '')
+      OR (b.base_digest IS NOT NULL AND b.base_digest IN (a.manifest_digest, a.tag_digest)))
+LEFT JOIN built o
+  ON b.base_kind = 'image' AND a.ref IS NULL
+ AND (o.image = b.base_resolved OR o.image = regexp_replace(b.base_normalized, '@.*$', ''))
+QUALIFY row_number() OVER (PARTITION BY s.run_id, s.repo, s.path, s.stage_index ORDER BY a.ref NULLS LAST) = 1;

@@ -1,0 +1,253 @@
+"""Evaluate the catalog over one run: subjects and owners, effective parameters, one SELECT per
+policy for every team at once, fingerprints, waivers; everything stored as one evaluation.
+
+The contract of a policy's SQL (`sql/policies/<id>.sql`): it reads the public views and two
+tables made for it, `subjects` (this evaluation's subjects: subject_id, subject_kind, subject,
+repo, path, service, registry, repository, tag, digest, run_id of their facts, commit_sha, team,
+profile, situation) and `params` (one row per situation in which the policy is enabled: situation,
+severity, and one typed column per parameter), and returns one row per finding with the columns
+subject_id, severity, message and optionally evidence (a struct or JSON), line, stage and key
+(what tells two findings on one subject apart; part of the fingerprint). Values are never
+formatted into the SQL: thresholds come from `params` by join.
+
+One policy that fails (a SQL error) is recorded in `policy_errors` and the others still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from hullcheck import __version__
+from hullcheck.config import Config
+from hullcheck.errors import HullcheckError
+from hullcheck.policy.catalog import Catalog, Policy, load_catalog
+from hullcheck.policy.ownership import (
+    CodeownersRule,
+    Owners,
+    Subject,
+    effective_codeowners,
+    parse_codeowners_rule,
+    subject_name,
+)
+from hullcheck.policy.situations import Effective, Situation, resolve_situations
+from hullcheck.policy.units import SEVERITIES, SQL_TYPES, show_value
+from hullcheck.policy.waivers import Pragma, WaiverBook, parse_pragma
+from hullcheck.store import Store
+
+
+@dataclass(slots=True)
+class TeamRow:
+    team: str
+    profile: str
+    email: str | None
+    repos: list[str]
+    images: list[str]
+    codeowners: list[str]
+
+
+@dataclass(slots=True)
+class ParamRow:
+    situation: str
+    team: str
+    profile: str
+    override_index: int | None
+    policy_id: str
+    key: str
+    value: str
+    value_json: str
+    source: str
+    set_by: str
+
+
+@dataclass(slots=True)
+class FindingRow:
+    policy_id: str
+    severity: str
+    subject_id: int
+    line: int | None
+    stage: str | None
+    message: str
+    evidence: str | None
+    params: str
+    fingerprint: str
+    waived: bool
+    waiver_reason: str | None
+    waiver_expires: date | None
+    waived_by: str | None
+
+
+@dataclass(slots=True)
+class ErrorRow:
+    policy_id: str
+    error: str
+
+
+@dataclass
+class Evaluation:
+    evaluation_id: int
+    run_id: int
+    findings: list[FindingRow] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
+    subjects: int = 0
+    policies: int = 0
+    seconds: float = 0.0
+    by_severity: dict[str, int] = field(default_factory=dict)
+
+
+def evaluate_run(
+    store: Store,
+    cfg: Config,
+    run_id: int,
+    catalog: Catalog | None = None,
+    trigger: str = "audit",
+    today: date | None = None,
+) -> Evaluation:
+    """Evaluate the catalog over run `run_id` (its facts as in effect at that run) as a new evaluation.
+
+    Run inside the transaction that publishes the run, so that a run and its findings appear together."""
+    started = time.monotonic()
+    catalog = catalog or load_catalog(cfg.policies_path)
+    situations = resolve_situations(catalog, cfg)
+    today = today or date.today()
+    params = [run_id, trigger, catalog.version, cfg.source_hash, __version__]
+    ev = Evaluation(int(store.query("next_evaluation", params)[0][0]), run_id)
+    subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
+    ev.subjects = len(subjects)
+    teams = [TeamRow(t.name, t.profile, t.email, t.repos, t.images, t.codeowners) for t in cfg.teams]
+    store.insert("eval_teams", teams, evaluation_id=ev.evaluation_id)
+    store.insert("eval_subjects", subjects, evaluation_id=ev.evaluation_id)
+    store.execute("eval_subjects_temp", [ev.evaluation_id])
+    used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
+    book = WaiverBook(cfg.waivers, pragmas, today)
+    by_id = {s.subject_id: s for s in subjects}
+    param_rows: list[ParamRow] = []
+    for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
+        effective = {s.key: situations.effective(policy, s) for s in used}
+        for s in used:
+            param_rows += _param_rows(policy, s, effective[s.key])
+        try:
+            rows = run_policy(store, policy, effective)
+        except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
+            ev.errors.append(ErrorRow(policy.id, _words(e)))
+            continue
+        ev.policies += 1
+        shown = {k: _params_json(policy, e) for k, e in effective.items()}
+        for r in rows:
+            ev.findings.append(_finding(policy, r, by_id, shown, book))
+    store.insert("eval_params", param_rows, evaluation_id=ev.evaluation_id)
+    store.insert("eval_findings", ev.findings, evaluation_id=ev.evaluation_id)
+    store.insert("eval_errors", ev.errors, evaluation_id=ev.evaluation_id)
+    store.insert("eval_waivers", book.rows(), evaluation_id=ev.evaluation_id)
+    ev.seconds = time.monotonic() - started
+    for f in ev.findings:
+        if not f.waived:
+            ev.by_severity[f.severity] = ev.by_severity.get(f.severity, 0) + 1
+    done = [ev.policies, ev.subjects, len(ev.findings), len(ev.errors), int(ev.seconds * 1000), ev.evaluation_id]
+    store.execute("finish_evaluation", done)
+    return ev
+
+
+def _words(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
+
+
+def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) -> list[dict[str, Any]]:
+    """The policy's SELECT over every enabled situation at once, as dicts."""
+    specs = policy.meta.params
+    columns = [("situation", "VARCHAR"), ("severity", "VARCHAR")]
+    columns += [(k, SQL_TYPES[spec.type]) for k, spec in specs.items()]
+    rows = [
+        [key, e.severity.value, *(e.params[k].value for k in specs)] for key, e in effective.items() if e.enabled.value
+    ]
+    store.temp_table("params", columns, rows)
+    result = store.select(policy.sql)
+    missing = {"subject_id", "severity", "message"} - set(result.columns)
+    if missing:
+        raise HullcheckError(f"the policy's SELECT lacks the column(s) {', '.join(sorted(missing))}")
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def _param_rows(policy: Policy, s: Situation, e: Effective) -> list[ParamRow]:
+    out = []
+    for key, setting in e.all().items():
+        kind = "bool" if key == "enabled" else "severity" if key == "severity" else policy.meta.params[key].type
+        out.append(ParamRow(s.key, s.team, s.profile, s.override, policy.id, key, show_value(kind, setting.value),
+                            json.dumps(setting.value), setting.source, setting.where))  # fmt: skip
+    return out
+
+
+def _params_json(policy: Policy, e: Effective) -> dict[str, Any]:
+    return {
+        key: {"value": policy.show(key, s.value), "source": s.source, "set_by": s.where} for key, s in e.params.items()
+    }
+
+
+def fingerprint(policy_id: str, subject: Subject, key: Any) -> str:
+    """Same problem, same fingerprint across runs: policy, subject and the policy's `key` (else the
+    stage), never line numbers, run ids or message text, so moved lines keep their findings."""
+    parts = [policy_id, subject.subject_kind, subject.subject, "" if key is None else str(key)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+def _finding(policy: Policy, r: dict[str, Any], by_id: dict[int, Subject], shown: dict[str, dict[str, Any]],
+             book: WaiverBook) -> FindingRow:  # fmt: skip
+    s = by_id[int(r["subject_id"])]
+    severity = r["severity"] if r["severity"] in SEVERITIES else policy.meta.severity
+    evidence = r.get("evidence")
+    if evidence is not None and not isinstance(evidence, str):
+        evidence = json.dumps(evidence, default=str)
+    line = r.get("line")
+    params = {"situation": s.situation, "team": s.team, "profile": s.profile, "values": shown.get(s.situation, {})}
+    waived = book.match(policy.id, s.subject, s.team, policy.meta.equivalents.hadolint, s.repo, s.path, line,
+                        s.subject_kind)  # fmt: skip
+    return FindingRow(
+        policy.id, severity, s.subject_id, int(line) if line is not None else None,
+        None if r.get("stage") is None else str(r["stage"]), str(r["message"]), evidence,
+        json.dumps(params), fingerprint(policy.id, s, r["key"] if "key" in r else r.get("stage")),
+        waived is not None, waived.reason if waived else None, waived.expires if waived else None,
+        waived.by if waived else None,
+    )  # fmt: skip
+
+
+def gather_subjects(store: Store, cfg: Config, run_id: int, profiles: set[str]) -> tuple[list[Subject], list[Pragma]]:
+    """Every subject in effect at the run, its owner and profile decided (repositories first: lineage needs them)."""
+    owners = Owners(cfg, profiles)
+    snaps = store.query("eval_snapshots", [run_id])
+    repos, runs = [r[0] for r in snaps], [r[1] for r in snaps]
+    rules: dict[str, list[CodeownersRule]] = {}
+    for repo, path, line, detail in store.query("eval_codeowners", [repos, runs]):
+        rule = parse_codeowners_rule(path, line, detail)
+        if rule is not None:
+            rules.setdefault(repo, []).append(rule)
+    effective = {repo: effective_codeowners(r) for repo, r in rules.items()}
+    subjects: list[Subject] = []
+
+    def add(s: Subject, **kw: Any) -> None:
+        owners.decide(s, effective.get(s.repo or "", []), **kw)
+        subjects.append(s)
+
+    for repo, fact_run, commit, _url in snaps:
+        add(Subject(len(subjects) + 1, "repo", subject_name("repo", repo), repo=repo, fact_run_id=fact_run,
+                    commit_sha=commit))  # fmt: skip
+    for repo, path, fact_run, commit in store.query("eval_dockerfiles", [repos, runs]):
+        add(Subject(len(subjects) + 1, "dockerfile", subject_name("dockerfile", repo, path), repo=repo, path=path,
+                    fact_run_id=fact_run, commit_sha=commit))  # fmt: skip
+    for repo, path, service, fact_run, commit, _dir, _files in store.query("eval_compose_services", [repos, runs]):
+        name = subject_name("compose_service", repo, path, service)
+        add(Subject(len(subjects) + 1, "compose_service", name, repo=repo, path=path, service=service,
+                    fact_run_id=fact_run, commit_sha=commit))  # fmt: skip
+    for registry, repository, tag, digest, fact_run, label_team, label_profile, lineage in store.query(
+        "eval_image_tags", [run_id]
+    ):
+        name = f"{registry}/{repository}:{tag}"
+        s = Subject(len(subjects) + 1, "image", name, registry=registry, repository=repository, tag=tag,
+                    digest=digest, fact_run_id=fact_run)  # fmt: skip
+        add(s, label_team=label_team, label_profile=label_profile, lineage_repo=lineage)
+    pragmas = [parse_pragma(*row) for row in store.query("eval_pragmas", [repos, runs])]
+    return subjects, pragmas
