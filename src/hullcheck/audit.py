@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 
 from hullcheck import __version__
@@ -239,14 +239,14 @@ def finish_run(store: Store, run_id: int, git: GitSummary, images: ImageSummary)
     return status
 
 
-def publish_run(store: Store, cfg: Config, catalog: Catalog, summary: AuditSummary) -> None:
+def publish_run(store: Store, cfg: Config, catalog: Catalog, summary: AuditSummary, today: date | None = None) -> None:
     """Finish the run and evaluate its policies in one transaction: the run and its findings appear together.
     A policy whose SQL fails is an error row and the run ends partial; if the evaluation as a whole fails,
     the run is published without findings, partial, saying why."""
     try:
         with store.transaction():
             summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
-            summary.evaluation = evaluate_run(store, cfg, summary.run_id, catalog)
+            summary.evaluation = evaluate_run(store, cfg, summary.run_id, catalog, today=today)
             if summary.evaluation.errors:
                 failed = ", ".join(e.policy_id for e in summary.evaluation.errors)
                 summary.status = "partial"
