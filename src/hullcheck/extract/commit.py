@@ -32,6 +32,7 @@ from hullcheck.extract.files import (
     has_top_level_services,
     resolve_symlink,
 )
+from hullcheck.extract.pragmas import extract_codeowners, extract_hadolint_pragmas
 from hullcheck.extract.signals import SignalRow, extract_signals
 
 SYMLINK_MODE = "120000"
@@ -239,6 +240,9 @@ def extract_commit(
         if isinstance(data, bytes) and blob is not None:
             if kind == FileKind.DOCKERFILE:
                 rows.dockerfiles[blob.sha] = extract_dockerfile(data)
+                rows.signals[blob.sha] = extract_hadolint_pragmas(data)
+            elif kind == FileKind.CODEOWNERS:
+                rows.signals[blob.sha] = extract_codeowners(data)
             elif kind in SIGNAL_KINDS:
                 rows.signals[blob.sha] = extract_signals(data)
         rows.files.append(

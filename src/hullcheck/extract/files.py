@@ -26,16 +26,26 @@ class FileKind(StrEnum):
     GRADLE = "gradle"
     BAZEL = "bazel"
     BAKE = "bake"
+    NPM = "npm"  # package.json
+    PYTHON = "python"  # pyproject.toml, setup.py, setup.cfg, requirements*.txt, Pipfile
+    CARGO = "cargo"  # Cargo.toml
+    CODEOWNERS = "codeowners"  # CODEOWNERS at the root, in .github/, docs/ or .gitlab/
 
 
 # Kinds whose content is read during the crawl (build files, Compose, signals); the others are
 # recorded by path and blob only.
 READ_KINDS = frozenset(
     {FileKind.DOCKERFILE, FileKind.COMPOSE, FileKind.YAML_CANDIDATE, FileKind.ENV}
-    | {FileKind.SCRIPT, FileKind.MAKEFILE, FileKind.CI}
+    | {FileKind.SCRIPT, FileKind.MAKEFILE, FileKind.CI, FileKind.CODEOWNERS}
 )
-# Kinds whose content feeds the signals extractor (how images get built: scripts, Makefiles, CI).
-SIGNAL_KINDS = frozenset({FileKind.SCRIPT, FileKind.MAKEFILE, FileKind.CI})
+# Kinds whose content feeds the signals extractor (how images get built: scripts, Makefiles, CI;
+# who owns what: CODEOWNERS rules).
+SIGNAL_KINDS = frozenset({FileKind.SCRIPT, FileKind.MAKEFILE, FileKind.CI, FileKind.CODEOWNERS})
+# Build manifests: the software builds outside its Dockerfile too (listed, never read).
+BUILD_MANIFEST_KINDS = frozenset(
+    {FileKind.GO_MOD, FileKind.MAVEN, FileKind.GRADLE, FileKind.NPM, FileKind.PYTHON, FileKind.CARGO, FileKind.BAZEL}
+)
+_CODEOWNERS_PATHS = frozenset({"CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"})
 
 _CI_PATHS = (
     ".gitlab-ci.yml",
@@ -57,6 +67,8 @@ def classify(path: str) -> FileKind | None:
     """The kind of a repository path, or None when hullcheck does not look at it."""
     base = posixpath.basename(path)
     low = base.lower()
+    if path in _CODEOWNERS_PATHS:
+        return FileKind.CODEOWNERS
     if low == ".dockerignore" or low.endswith(".dockerignore"):
         return FileKind.DOCKERIGNORE
     if (
@@ -87,6 +99,12 @@ def classify(path: str) -> FileKind | None:
         return FileKind.BAZEL
     if low in ("docker-bake.hcl", "docker-bake.json"):
         return FileKind.BAKE
+    if base == "package.json":
+        return FileKind.NPM
+    if base in ("pyproject.toml", "setup.py", "setup.cfg", "Pipfile") or fnmatch.fnmatch(low, "requirements*.txt"):
+        return FileKind.PYTHON
+    if base == "Cargo.toml":
+        return FileKind.CARGO
     return None
 
 

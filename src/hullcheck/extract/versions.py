@@ -10,11 +10,12 @@ from __future__ import annotations
 
 # A commit's file list, Compose projects and their services (Compose projects span files,
 # so they are extracted per commit). 1: Dockerfiles; 2: + Compose projects and repository signals.
-COMMIT = 2
-# Per blob: Dockerfile facts (df_* tables).
-DOCKERFILE = 1
-# Per blob: signals of scripts, Makefiles and CI files.
-SIGNALS = 1
+# 3: + CODEOWNERS and build manifests (package.json, pyproject.toml, requirements*.txt, Cargo.toml).
+COMMIT = 3
+# Per blob: Dockerfile facts (df_* tables). 2: + `# hadolint ignore=` pragmas (as signals of the blob).
+DOCKERFILE = 2
+# Per blob: signals of scripts, Makefiles and CI files. 2: + CODEOWNERS rules.
+SIGNALS = 2
 # Per digest: manifest, index, config and history facts (image_* tables).
 IMAGE = 1
 # Per layer digest: the file list of a layer scan.
