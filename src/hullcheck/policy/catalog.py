@@ -227,6 +227,21 @@ def _load_profiles(path: Path, policies: dict[str, Policy]) -> dict[str, Profile
     return out
 
 
+def _merge_profile_parts(base: Path, profiles: dict[str, Profile], policies: dict[str, Policy]) -> list[Path]:
+    """`policies/profiles.d/<id>.yaml`: one policy's values per profile (`{microservice: {param: value}}`)."""
+    parts = sorted((base / "profiles.d").glob("*.yaml"))
+    for path in parts:
+        pid = path.stem
+        if pid not in policies:
+            raise ConfigError(f"{path}: names no policy of the catalog (the file is named after the policy id)")
+        for name, values in (_yaml(path) or {}).items():
+            if name not in profiles:
+                raise ConfigError(f"{_key_line(path, str(name))}: unknown profile '{name}'")
+            parsed = policy_values(policies[pid], values, _key_line(path, str(name)))
+            profiles[name].values.setdefault(pid, {}).update(parsed)
+    return parts
+
+
 def _policy_files(base: Path, sql_base: Path, cases_base: Path, origin: str) -> list[Policy]:
     found = []
     for path in sorted(base.glob("*.yaml")):
@@ -253,9 +268,11 @@ def load_catalog(org_dir: Path | None = None) -> Catalog:
                 )
             policies[p.id] = p
     profiles = _load_profiles(base / "profiles.yaml", policies)
+    parts = _merge_profile_parts(base, profiles, policies)
     digest = hashlib.sha256()
     for p in sorted(policies.values(), key=lambda p: p.id):
         for f in (p.yaml_path, p.sql_path):
             digest.update(f.read_bytes())
-    digest.update((base / "profiles.yaml").read_bytes())
+    for f in [base / "profiles.yaml", *parts]:
+        digest.update(f.read_bytes())
     return Catalog(policies, profiles, digest.hexdigest()[:12])
