@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from hullcheck.cli import registry
+from hullcheck.cli import policies, registry
 from hullcheck.cli.common import EXIT_ERROR, ConfigOpt, DatabaseOpt, database_path, error, fail
 from hullcheck.errors import HullcheckError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(registry.app, name="registry")
+app.add_typer(policies.app, name="policies")
 
 
 def _parse_date(value: str) -> datetime:
@@ -93,6 +94,73 @@ def runs(
     from hullcheck.cli.sql import list_runs
 
     raise typer.Exit(list_runs(database_path(config, database), limit))
+
+
+FormatOpt = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+
+@app.command()
+def findings(
+    team: Annotated[str | None, typer.Option(help="Only this team's findings.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Only this policy's findings.")] = None,
+    severity: Annotated[
+        str | None, typer.Option(help="At least this severity: info, warning, error, critical.")
+    ] = None,
+    new: Annotated[bool, typer.Option("--new", help="Only findings new (or reopened) in that run.")] = False,
+    waived: Annotated[bool, typer.Option("--waived/--no-waived", help="Include waived findings.")] = False,
+    run: Annotated[int | None, typer.Option(help="A run id; default: the newest evaluated run.")] = None,
+    fmt: FormatOpt = "table",
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """The findings of a run, most severe first, with the fingerprint prefix `explain` takes."""
+    from hullcheck.cli.findings import list_findings
+
+    _check_format(fmt)
+    raise typer.Exit(list_findings(database_path(config, database), run, team, policy, severity, new, waived, fmt))
+
+
+@app.command()
+def explain(
+    fingerprint: Annotated[str, typer.Argument(help="A finding's fingerprint, or its first characters.")],
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """Why a finding fired: evidence, owner and how ownership was decided, each parameter and its source."""
+    from hullcheck.cli.findings import explain as explain_finding
+
+    typer.echo(explain_finding(database_path(config, database), fingerprint))
+
+
+@app.command()
+def evaluate(
+    run: Annotated[int | None, typer.Option(help="The run to evaluate; default: the newest committed run.")] = None,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+) -> None:
+    """Evaluate a stored run again with the current catalog and config (recorded as a new evaluation).
+
+    Exit status: 0 when every policy ran, 1 when some could not be evaluated, 2 on an error."""
+    from hullcheck.cli.findings import evaluate as evaluate_stored
+
+    raise typer.Exit(evaluate_stored(config, run))
+
+
+@app.command()
+def waivers(
+    fmt: FormatOpt = "table",
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """Waivers as of the newest evaluation: expired, expiring within 14 days, stale (matching nothing), active."""
+    from hullcheck.cli.findings import list_waivers
+
+    _check_format(fmt)
+    raise typer.Exit(list_waivers(database_path(config, database), fmt))
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "csv", "json"):
+        raise fail(f"unknown format {fmt!r}: use table, csv or json")
 
 
 @app.command()

@@ -92,5 +92,17 @@ def _print_summary(s: AuditSummary) -> None:
     )
     if i.sources:
         print(f"  {i.sources} image sources: {i.tags_seen} tags, {i.tags_new} new digests, {len(i.failures)} failures")
+    ev = s.evaluation
+    if ev is not None:
+        counts = ", ".join(
+            f"{n} {sev}" for sev in ("critical", "error", "warning", "info") if (n := ev.by_severity.get(sev))
+        )
+        waived = sum(f.waived for f in ev.findings)
+        print(f"  policies: {ev.policies} evaluated over {ev.subjects} subjects — {counts or 'no findings'}"
+              + (f", {waived} waived" if waived else "") + f" ({ev.seconds:.2f}s; `hullcheck findings`)")  # fmt: skip
+        for e in ev.errors:
+            print(f"  policy failed: {e.policy_id}: {shown(e.error)}")
+    elif s.evaluation_error:
+        print(f"  policy evaluation failed: {shown(s.evaluation_error)}")
     for f in g.failures + i.failures:
         print(f"  failed: {shown(f)}")

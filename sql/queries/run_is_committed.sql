@@ -1,0 +1,1 @@
+SELECT count(*) FROM runs WHERE run_id = ? AND status IN ('ok', 'partial');

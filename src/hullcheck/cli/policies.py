@@ -1,0 +1,105 @@
+"""`hullcheck policies list | show ID | validate [DIR]`: the catalog, as the index of what is audited."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hullcheck.cli.common import ConfigOpt, fail, shown
+from hullcheck.store import Result
+
+if TYPE_CHECKING:
+    from hullcheck.policy.catalog import Catalog
+
+app = typer.Typer(help="The policy catalog: list, show one, validate an org's policies.", no_args_is_help=True,
+                  add_completion=False)  # fmt: skip
+Format = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+
+def _catalog(org_dir: Path | None = None) -> Catalog:
+    from hullcheck.policy.catalog import load_catalog
+
+    return load_catalog(org_dir)
+
+
+@app.command("list")
+def list_policies(
+    policies_dir: Annotated[Path | None, typer.Option(help="Also the org's policies in this folder.")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Every policy: id, category, subjects, default severity, parameters, equivalents in other tools."""
+    from hullcheck.cli.sql import print_result
+
+    catalog = _catalog(policies_dir)
+    rows = []
+    for p in sorted(catalog.policies.values(), key=lambda p: (p.meta.category, p.id)):
+        eq = p.meta.equivalents
+        others = ", ".join(eq.hadolint + eq.dockle + eq.trivy + eq.checkov)
+        params = ", ".join(f"{k}={p.show(k, v)}" for k, v in p.defaults.items())
+        rows.append((p.id, p.meta.category, "+".join(p.meta.subject), p.meta.severity, params, others, p.meta.title))
+    columns = ["id", "category", "subject", "severity", "parameters (defaults)", "equivalents", "title"]
+    print_result(Result(columns, rows), fmt)
+
+
+@app.command()
+def show(policy_id: Annotated[str, typer.Argument(help="A policy id, e.g. image-size-budget.")]) -> None:
+    """One policy: why, what to do instead, parameters with their default and per-profile values."""
+    catalog = _catalog()
+    p = catalog.get(policy_id)
+    m = p.meta
+    out = [f"{m.id}: {m.title}", f"  category {m.category}; subject {', '.join(m.subject)}; severity {m.severity}", ""]
+    out += ["Why:", f"  {m.rationale.strip()}", "", "Instead:", f"  {m.instead.strip()}", ""]
+    if m.params:
+        out.append("Parameters (default; per profile):")
+        for key, spec in m.params.items():
+            per = [f"{name}={p.show(key, prof.values[p.id][key])}" for name, prof in catalog.profiles.items()
+                   if key in prof.values.get(p.id, {})]  # fmt: skip
+            suffix = f"; {', '.join(per)}" if per else ""
+            out.append(f"  {key} ({spec.type}) = {p.show(key, p.defaults[key])}{suffix}: {spec.description.strip()}")
+        out.append("")
+    eq = m.equivalents.model_dump()
+    named = [f"{tool} {', '.join(ids)}" for tool, ids in eq.items() if ids]
+    if named:
+        out += ["Equivalents: " + "; ".join(named), ""]
+    if m.references:
+        out += ["References:", *(f"  {r}" for r in m.references), ""]
+    out.append(f"Files: {p.yaml_path}, {p.sql_path}, {p.cases_path}")
+    typer.echo(shown("\n".join(out)))
+
+
+@app.command()
+def validate(
+    directory: Annotated[
+        Path | None, typer.Argument(help="An org's policies_dir; default: the shipped catalog.")
+    ] = None,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    run_cases: Annotated[bool, typer.Option("--cases/--no-cases", help="Also run every policy's cases.")] = True,
+) -> None:
+    """Load the catalog (and an org's policies), check the config against it, and run the cases.
+
+    Exit 0 when everything holds, 1 when a case fails, 2 when a file is invalid."""
+    from hullcheck.config import load_config
+    from hullcheck.policy.situations import resolve_situations
+    from hullcheck.policy_cases import load_cases, run_case_file
+
+    catalog = _catalog(directory)
+    if config.exists():
+        resolve_situations(catalog, load_config(config))
+        typer.echo(f"{config}: profiles, team policies, overrides and waivers are valid")
+    chosen = [p for p in catalog.policies.values() if directory is None or p.origin != "catalog"]
+    typer.echo(f"{len(chosen)} policies load (catalog version {catalog.version})")
+    if not run_cases:
+        return
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="hullcheck-cases-") as tmp:
+        for p in sorted(chosen, key=lambda p: p.id):
+            problems = run_case_file(load_cases(p.cases_path), p, catalog, Path(tmp))
+            typer.echo(f"  {'ok  ' if not problems else 'FAIL'} {p.id}")
+            for problem in problems:
+                typer.echo(shown(f"       {problem.case} [{problem.situation}]: {problem.problem}"))
+            failed += bool(problems)
+    if failed:
+        raise fail(f"{failed} of {len(chosen)} policies fail their cases", code=1)
