@@ -91,7 +91,7 @@ def _hadolint(text: str) -> list[dict[str, Any]] | None:
     done = subprocess.run([HADOLINT, "--format", "json", "--no-fail", "-"], input=text, capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     results = json.loads(done.stdout or "[]")
-    if any(r["code"] in ("DL1000",) or r["level"] == "error" and r["code"].startswith("SC1") for r in results):
+    if any(r["code"] == "DL1000" or (r["level"] == "error" and r["code"].startswith("SC1")) for r in results):
         return None  # hadolint cannot parse it: not compared
     return results
 
