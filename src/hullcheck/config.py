@@ -207,6 +207,7 @@ class Config(_Model):
     _git_repos: list[RepoSpec] = PrivateAttr(default_factory=list)
     _layouts: list[LayoutSpec] = PrivateAttr(default_factory=list)
     _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
+    _source: str = PrivateAttr("<config>")
 
     @model_validator(mode="after")
     def _unique_team_names(self) -> Config:
@@ -231,7 +232,7 @@ class Config(_Model):
     def where(self, *loc: Any) -> str:
         """`file:line: key.path` of a config key, for errors found after loading (unknown profile, policy …)."""
         line = _nearest_line(self._lines, loc)
-        source = str(self.source_path) if self.source_path else "<config>"
+        source = self._source
         return f"{source}:{line}: {_format_loc(loc)}" if line else f"{source}: {_format_loc(loc)}"
 
     @property
@@ -367,7 +368,7 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
                 msg = "unknown key (check its spelling and indentation)"
             problems.append(f"{where}: {_format_loc(loc)}: {msg}")
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
-    cfg._lines = lines
+    cfg._lines, cfg._source = lines, source
     cfg.source_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
     cfg.source_path = path.resolve() if path is not None else None
     cfg.resolve_sources()

@@ -71,6 +71,21 @@ def show(policy_id: Annotated[str, typer.Argument(help="A policy id, e.g. image-
 
 
 @app.command()
+def docs(
+    output: Annotated[Path | None, typer.Option(help="Write here (e.g. docs/policies.md); default: stdout.")] = None,
+) -> None:
+    """The catalog as Markdown, generated from the policy files (docs/policies.md is this output)."""
+    from hullcheck.policy.docs import render
+
+    text = render(_catalog())
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
 def validate(
     directory: Annotated[
         Path | None, typer.Argument(help="An org's policies_dir; default: the shipped catalog.")

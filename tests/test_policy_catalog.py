@@ -1,0 +1,113 @@
+"""The catalog loads as a whole, refuses incomplete or invalid policies, and its doc is current."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hullcheck.errors import ConfigError
+from hullcheck.policy.catalog import load_catalog, load_policy
+from hullcheck.policy.docs import render
+from hullcheck.policy.units import parse_bytes, parse_duration, parse_value, show_value
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_docs_policies_md_is_generated_from_the_catalog() -> None:
+    expected = render(load_catalog())
+    assert (ROOT / "docs" / "policies.md").read_text(encoding="utf-8") == expected, (
+        "docs/policies.md is stale: run `hullcheck policies docs --output docs/policies.md`"
+    )
+
+
+def test_every_policy_has_its_three_files_and_reasons() -> None:
+    catalog = load_catalog()
+    for p in catalog.policies.values():
+        assert p.yaml_path.stem == p.sql_path.stem == p.cases_path.stem == p.id
+        assert len(p.meta.rationale) > 40 and len(p.meta.instead) > 20, p.id
+    assert set(catalog.profiles) >= {"microservice", "monolith", "datascience", "tooling"}
+
+
+def _org_policy(tmp: Path, pid: str = "org-rule", **files: str) -> Path:
+    d = tmp / "org-policies"
+    (d / "cases").mkdir(parents=True, exist_ok=True)
+    (d / f"{pid}.yaml").write_text(
+        files.get(
+            "yaml",
+            f"""id: {pid}
+title: An org rule
+category: security
+subject: dockerfile
+severity: info
+params:
+  max_stages: {{type: int, default: 3, description: most stages allowed}}
+rationale: Our platform team decided so, for reasons written down in the wiki page.
+instead: Split the file.
+""",
+        )
+    )
+    if "sql" not in files or files["sql"]:
+        (d / f"{pid}.sql").write_text(files.get("sql", "SELECT 1 AS subject_id, 'info' AS severity, 'x' AS message "
+                                                        "WHERE false"))  # fmt: skip
+    if "cases" not in files or files["cases"]:
+        (d / "cases" / f"{pid}.yaml").write_text(files.get("cases", f"policy: {pid}\ncases: []\n"))
+    return d
+
+
+def test_an_org_policy_loads_beside_the_catalog(tmp_path: Path) -> None:
+    catalog = load_catalog(_org_policy(tmp_path))
+    assert catalog.policies["org-rule"].origin.endswith("org-policies")
+    assert catalog.policies["org-rule"].defaults == {"max_stages": 3}
+
+
+def test_a_policy_missing_one_of_its_three_files_is_refused(tmp_path: Path) -> None:
+    d = _org_policy(tmp_path, sql="")
+    with pytest.raises(ConfigError, match=r"incomplete: a policy is three files with one id; missing .*org-rule\.sql"):
+        load_catalog(d)
+    shutil.rmtree(d)
+    with pytest.raises(ConfigError, match=r"missing .*cases/org-rule\.yaml"):
+        load_catalog(_org_policy(tmp_path, cases=""))
+
+
+def test_an_org_policy_cannot_replace_a_shipped_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="already exists in the shipped catalog"):
+        load_catalog(_org_policy(tmp_path, "root-user"))
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("id: x\n", r"title: Field required|missing"),
+        ("id: org-rule\ntitle: t\ncategory: nope\nsubject: dockerfile\nseverity: info\nrationale: r\ninstead: i\n",
+         r"org-rule\.yaml:3: category: unknown category"),
+        ("id: org-rule\ntitle: t\ncategory: security\nsubject: dockerfile\nseverity: loud\nrationale: r\ninstead: i\n",
+         r"org-rule\.yaml:5: severity: not a severity"),
+        ("id: org-rule\ntitle: t\ncategory: security\nsubject: dockerfile\nseverity: info\nrationale: r\n"
+         "instead: i\nparams:\n  size: {type: bytes, default: lots, description: d}\n",
+         r"org-rule\.yaml:9: params\.size\.default: 'lots' is not a size"),
+        ("id: org-rule\ntitle: t\ncategory: security\nsubject: dockerfile\nseverity: info\nrationale: r\n"
+         "instead: i\nextra: 1\n", r"org-rule\.yaml:8: extra: unknown key"),
+    ],
+)  # fmt: skip
+def test_invalid_policy_files_name_file_line_and_key(tmp_path: Path, yaml_text: str, message: str) -> None:
+    d = _org_policy(tmp_path, yaml=yaml_text)
+    with pytest.raises(ConfigError, match=message):
+        load_policy(d / "org-rule.yaml", d / "org-rule.sql", d / "cases" / "org-rule.yaml")
+
+
+def test_units_people_write() -> None:
+    assert parse_bytes("100MB") == 100_000_000
+    assert parse_bytes("2GiB") == 2 * 1024**3
+    assert parse_bytes("1.5 GB") == 1_500_000_000
+    assert parse_bytes(512) == 512
+    assert parse_duration("90d") == 90 * 86400
+    assert parse_duration("2w") == 14 * 86400
+    assert parse_value("globs", "*.csv") == ["*.csv"]
+    assert show_value("bytes", 100_000_000) == "100 MB"
+    assert show_value("duration", 90 * 86400) == "90d"
+    for bad, kind in (("lots", "bytes"), ("-1", "bytes"), ("soon", "duration"), (True, "int"), ("loud", "severity"),
+                      ([1], "strings")):  # fmt: skip
+        with pytest.raises(ValueError):
+            parse_value(kind, bad)
