@@ -65,7 +65,11 @@ def build(db: Path, repos: int) -> tuple[int, int]:
         writer.flush()
         for i in range(500):
             team = TEAMS[i % len(TEAMS)][0]
-            spec = {"tag": "1", "layers": [f"{rng.randint(5, 900)}MB", "20MB"], "config": {"User": "" if i % 3 else "1000"}}
+            spec = {
+                "tag": "1",
+                "layers": [f"{rng.randint(5, 900)}MB", "20MB"],
+                "config": {"User": "" if i % 3 else "1000"},
+            }
             _, result = image_facts(f"{team}-img{i}/app", spec)
             result.source = result.tags[0].registry = "bench.local"
             write_images(store, run, result)

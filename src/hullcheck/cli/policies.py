@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hullcheck.cli.common import ConfigOpt, fail, shown
-from hullcheck.store import Result
 
 if TYPE_CHECKING:
     from hullcheck.policy.catalog import Catalog
@@ -32,6 +31,7 @@ def list_policies(
 ) -> None:
     """Every policy: id, category, subjects, default severity, parameters, equivalents in other tools."""
     from hullcheck.cli.sql import print_result
+    from hullcheck.store import Result
 
     catalog = _catalog(policies_dir)
     rows = []
