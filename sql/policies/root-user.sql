@@ -3,15 +3,17 @@
 -- decides: an audited image or an org build whose user is known, scratch (uid 0), or unknown.
 WITH df AS (
     SELECT o.subject_id, o.situation, b.final_user, b.base_source, b.base_image, b.base_known_as, b.base_user,
-           b.stage_name, b.stage_index,
-           (SELECT max(i.start_line) FROM dockerfile_instructions i
-            WHERE i.run_id = o.run_id AND i.repo = o.repo AND i.path = o.path AND i.keyword = 'USER'
-              AND i.stage_index = b.stage_index) AS user_line,
-           (SELECT s.start_line FROM dockerfile_stages s
-            WHERE s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path AND s.stage_index = b.stage_index)
-               AS from_line
+           b.stage_name, b.stage_index, b.start_line AS from_line, u.user_line
     FROM subjects o
     JOIN stage_bases b ON b.run_id = o.run_id AND b.repo = o.repo AND b.path = o.path AND b.is_final
+    LEFT JOIN (
+        SELECT i.run_id, i.repo, i.path, i.stage_index, max(i.start_line) AS user_line
+        FROM dockerfile_instructions i
+        SEMI JOIN subjects o ON o.subject_kind = 'dockerfile' AND o.run_id = i.run_id AND o.repo = i.repo
+                            AND o.path = i.path
+        WHERE i.keyword = 'USER'
+        GROUP BY ALL
+    ) u ON u.run_id = b.run_id AND u.repo = b.repo AND u.path = b.path AND u.stage_index = b.stage_index
     WHERE o.subject_kind = 'dockerfile'
 ),
 judged AS (

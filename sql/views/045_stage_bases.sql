@@ -31,7 +31,8 @@ built AS (  -- images the org's Compose files say they build, with the Dockerfil
     WHERE c.image IS NOT NULL AND c.build_dockerfile IS NOT NULL
     ORDER BY c.image, c.repo
 )
-SELECT s.run_id, s.repo, s.path, s.commit_sha, s.stage_index, s.name AS stage_name, s.is_final, s.final_user,
+SELECT s.run_id, s.repo, s.path, s.commit_sha, s.stage_index, s.name AS stage_name, s.start_line, s.is_final,
+       s.final_user,
        r.root_index, b.base_kind AS root_base_kind, b.base_normalized AS base_image, b.base_tag, b.base_digest,
        CASE
            WHEN b.base_kind = 'scratch' THEN 'scratch'
