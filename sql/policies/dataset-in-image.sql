@@ -1,0 +1,83 @@
+-- dataset-in-image: a COPY/ADD of data sets or models (data_patterns) in a stage that ships; an
+-- image whose COPY/ADD step made a layer over max_layer_bytes (the base's rootfs `ADD file:… in /`
+-- excepted); an image whose layer scan found data files over max_data_bytes in total.
+WITH RECURSIVE chain AS (
+    SELECT o.subject_id, o.situation, s.run_id, s.repo, s.path, s.stage_index, s.base_kind, s.base_stage_index
+    FROM subjects o
+    JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path AND s.is_final
+    WHERE o.subject_kind = 'dockerfile'
+    UNION ALL
+    SELECT c.subject_id, c.situation, p.run_id, p.repo, p.path, p.stage_index, p.base_kind, p.base_stage_index
+    FROM chain c
+    JOIN dockerfile_stages p
+      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
+    WHERE c.base_kind = 'stage'
+),
+copies AS (
+    SELECT c.subject_id, c.situation, x.keyword, x.destination, x.from_ref, x.sources, x.is_remote,
+           i.start_line, coalesce(s.name, s.stage_index::VARCHAR) AS stage,
+           list_filter(x.sources, lambda src: list_bool_or(list_transform(p.data_patterns,
+               lambda g: regexp_replace(regexp_replace(src, '^\./', ''), '/+$', '') GLOB g
+                         OR regexp_extract(regexp_replace(src, '/+$', ''), '[^/]*$') GLOB g))) AS data_sources
+    FROM chain c
+    JOIN params p USING (situation)
+    JOIN dockerfile_copies x
+      ON x.run_id = c.run_id AND x.repo = c.repo AND x.path = c.path AND x.stage_index = c.stage_index
+    JOIN dockerfile_instructions i ON i.run_id = x.run_id AND i.repo = x.repo AND i.path = x.path AND i.seq = x.seq
+    JOIN dockerfile_stages s
+      ON s.run_id = c.run_id AND s.repo = c.repo AND s.path = c.path AND s.stage_index = c.stage_index
+    WHERE NOT x.is_heredoc
+),
+layers AS (
+    SELECT o.subject_id, o.subject, o.situation, h.os, h.architecture, h.manifest_digest, h.history_index,
+           h.layer_size, trim(regexp_replace(h.created_by, '^/bin/sh -c #\(nop\)\s*', '')) AS step
+    FROM subjects o
+    JOIN image_history h
+      ON h.run_id = o.run_id AND h.registry = o.registry AND h.repository = o.repository AND h.tag = o.tag
+    WHERE o.subject_kind = 'image' AND NOT coalesce(h.empty_layer, false) AND h.layer_size IS NOT NULL
+),
+scans AS (
+    SELECT o.subject_id, o.subject, o.situation, s.os, s.architecture, s.manifest_digest, s.data_files, s.data_bytes
+    FROM subjects o
+    JOIN image_files_summary s
+      ON s.run_id = o.run_id AND s.registry = o.registry AND s.repository = o.repository AND s.tag = o.tag
+    WHERE o.subject_kind = 'image'
+)
+SELECT c.subject_id, p.severity,
+       format('{} at line {} puts data into the image ({}{}): data sets and models belong in a volume',
+              c.keyword, c.start_line, array_to_string(c.data_sources, ', '),
+              CASE WHEN c.from_ref IS NOT NULL THEN ' from ' || c.from_ref ELSE '' END) AS message,
+       {'source': 'Dockerfile', 'data_sources': c.data_sources, 'destination': c.destination, 'from': c.from_ref,
+        'remote': c.is_remote, 'layer_bytes': NULL::BIGINT, 'max_bytes': NULL::BIGINT, 'data_files': NULL::VARCHAR[]}
+           AS evidence,
+       c.start_line AS line, c.stage,
+       c.stage || ' ' || c.keyword || ' ' || array_to_string(c.data_sources, ',') || ' ' || coalesce(c.destination, '')
+           AS key
+FROM copies c
+JOIN params p USING (situation)
+WHERE len(c.data_sources) > 0
+UNION ALL
+SELECT l.subject_id, p.severity,
+       format('{} ({}/{}): the step `{}` made a {} MB layer, over the {} MB allowed for one COPY/ADD layer',
+              l.subject, l.os, l.architecture, left(l.step, 120), round(l.layer_size / 1e6, 1),
+              round(p.max_layer_bytes / 1e6, 1)),
+       {'source': 'image history', 'data_sources': NULL::VARCHAR[], 'destination': NULL, 'from': NULL,
+        'remote': NULL, 'layer_bytes': l.layer_size, 'max_bytes': p.max_layer_bytes, 'data_files': NULL::VARCHAR[]},
+       NULL, NULL, 'layer ' || left(l.step, 200)
+FROM layers l
+JOIN params p USING (situation)
+WHERE regexp_matches(l.step, '^(COPY|ADD)\b') AND NOT regexp_matches(l.step, '^ADD file:[0-9a-f]+ in /\s*$')
+  AND l.layer_size > p.max_layer_bytes
+QUALIFY row_number() OVER (PARTITION BY l.subject_id, l.step ORDER BY l.manifest_digest) = 1
+UNION ALL
+SELECT x.subject_id, p.severity,
+       format('{} ({}/{}) carries {} MB of data-set or model files (layer scan), over the {} MB allowed: {}',
+              x.subject, x.os, x.architecture, round(x.data_bytes / 1e6, 1), round(p.max_data_bytes / 1e6, 1),
+              array_to_string(x.data_files[1:5], ', ') || CASE WHEN len(x.data_files) > 5 THEN ', …' ELSE '' END),
+       {'source': 'layer scan', 'data_sources': NULL::VARCHAR[], 'destination': NULL, 'from': NULL, 'remote': NULL,
+        'layer_bytes': x.data_bytes, 'max_bytes': p.max_data_bytes, 'data_files': x.data_files[1:20]},
+       NULL, NULL, 'data files'
+FROM scans x
+JOIN params p USING (situation)
+WHERE x.data_bytes > p.max_data_bytes
+QUALIFY row_number() OVER (PARTITION BY x.subject_id ORDER BY x.data_bytes DESC, x.manifest_digest) = 1;
