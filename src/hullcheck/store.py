@@ -30,8 +30,8 @@ from hullcheck.store_values import Cleaner, Repairs, table_cleaners
 
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-# DuckDB binds at most this many parameters per statement comfortably; rows are chunked to stay under it.
-_MAX_PARAMS = 20_000
+# Rows per INSERT statement (each column is one list parameter): bounds the memory of one statement.
+_CHUNK_ROWS = 50_000
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -62,6 +62,7 @@ class Store:
         self._con = con
         self.path = path
         self._cleaners: dict[str, dict[str, Cleaner]] = {}
+        self._column_types: dict[str, dict[str, str]] = {}
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
 
     @classmethod
@@ -79,6 +80,21 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def discarded(self) -> Iterator[Store]:
+        """A transaction that is always rolled back: to compute on uncommitted state (a run about to be
+        published) without keeping anything. `restart()` inside it starts over after a failed statement."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        finally:
+            self._con.execute("ROLLBACK")
+
+    def restart(self) -> None:
+        """Inside `discarded()`: roll back (a failed statement aborts the whole transaction) and begin again."""
+        self._con.execute("ROLLBACK")
+        self._con.execute("BEGIN TRANSACTION")
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -202,14 +218,22 @@ class Store:
         if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
             raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code only
         values = self._clean(table, columns, values)
-        per_stmt = max(1, _MAX_PARAMS // len(columns))
+        # Column-wise: one list per column, unnested by DuckDB in C (a parameter per value, as in a
+        # multi-row VALUES, costs ~10x more to bind). Lists are cast to the column's own type.
+        types = self._types(table)
         quoted = ", ".join(f'"{c}"' for c in columns)
-        head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) VALUES "
-        one = "(" + ", ".join("?" * len(columns)) + ")"
-        for i in range(0, len(values), per_stmt):
-            chunk = values[i : i + per_stmt]
-            self._con.execute(head_sql + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
+        picks = ", ".join(f"unnest(${i + 1}::{types[c]}[])" for i, c in enumerate(columns))
+        head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT {picks}"
+        for i in range(0, len(values), _CHUNK_ROWS):
+            chunk = values[i : i + _CHUNK_ROWS]
+            self._con.execute(head_sql, [[row[k] for row in chunk] for k in range(len(columns))])
         return len(values)
+
+    def _types(self, table: str) -> dict[str, str]:
+        if table not in self._column_types:
+            rel = self._con.table(table)
+            self._column_types[table] = {n: str(t) for n, t in zip(rel.columns, rel.dtypes, strict=True)}
+        return self._column_types[table]
 
     def _clean(self, table: str, columns: list[str], values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """Values made storable (valid text, numbers in range): one bad value never fails a batch."""

@@ -15,6 +15,7 @@ was changed, per table and column (a redaction counted here is one an extractor 
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -56,6 +57,20 @@ def clean_text(s: str) -> str:
 def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cleaner | None:
     """A function making a value fit `typ` (None when every value fits as it is)."""
     kind = typ.id
+    if str(typ) == "JSON":  # redacted leaf by leaf: a redaction must never break the document's syntax
+
+        def document(v: Any) -> Any:
+            if not isinstance(v, str):
+                return v
+            try:
+                doc = json.loads(v)
+            except ValueError:
+                repairs[f"{where}: not JSON, stored as a string"] += 1
+                return json.dumps(redact_stored(clean_text(v)))
+            fixed = json.dumps(_leaves(doc, where, repairs), ensure_ascii=False)
+            return fixed if fixed != json.dumps(doc, ensure_ascii=False) else v
+
+        return document
     if kind == "varchar":
 
         def text(v: Any) -> Any:
@@ -110,6 +125,19 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
 
         return struct
     return None
+
+
+def _leaves(doc: Any, where: str, repairs: Repairs) -> Any:
+    if isinstance(doc, str):
+        safe = redact_stored(clean_text(doc))
+        if safe != doc:
+            repairs[f"{where}: secret redacted"] += 1
+        return safe
+    if isinstance(doc, list):
+        return [_leaves(x, where, repairs) for x in doc]
+    if isinstance(doc, dict):
+        return {clean_text(str(k)): _leaves(x, where, repairs) for k, x in doc.items()}
+    return doc
 
 
 def table_cleaners(con: duckdb.DuckDBPyConnection, table: str, repairs: Repairs) -> dict[str, Cleaner]:
