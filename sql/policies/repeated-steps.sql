@@ -27,7 +27,7 @@ groups AS (
 SELECT g.subject_id, p.severity,
        format('the same RUN appears in {} stages built on {} ({}, lines {}; {} or more is a finding): '
               || 'put it in one helper stage and build the others FROM it: {}',
-              g.stages_count, g.base, array_to_string(list_distinct(g.stages), ', '),
+              g.stages_count, g.base, array_to_string(g.stages, ', '),
               array_to_string(g.lines, ', '), p.min_repeats,
               CASE WHEN length(g.command) > 80 THEN left(g.command, 77) || '...' ELSE g.command END) AS message,
        {'command': g.command, 'stages': g.stages, 'lines': g.lines, 'repeats': g.stages_count, 'base': g.base,

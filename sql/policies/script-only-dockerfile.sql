@@ -70,7 +70,8 @@ per_stage AS (
 SELECT x.subject_id, p.severity,
        format('stage {} only copies and runs {} ({} RUN instruction(s)): its build steps are hidden from '
               || 'the layer cache and from review; write them as RUN steps in the Dockerfile',
-              coalesce(st.name, x.stage_index::VARCHAR), array_to_string(x.scripts, ', '), x.run_count) AS message,
+              coalesce(st.name, format('{} (FROM {})', x.stage_index, st.base_as_written)), array_to_string(x.scripts, ', '),
+              x.run_count) AS message,
        {'scripts': x.scripts, 'run_instructions': x.run_count, 'scripts_in_repo': x.in_repo,
         'base': st.base_resolved} AS evidence,
        x.first_line AS line,
