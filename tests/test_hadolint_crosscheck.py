@@ -53,6 +53,14 @@ _BUILD_STAGE = (
     "DL3002 judges the last USER of every stage; root-user judges what the image runs as, the final "
     "stage (a build stage running as root ships nothing that runs)"
 )
+_CACHE_REMOVED = (
+    "the cache is removed in the same RUN (`rm -rf /var/cache/apk/*`, `rm -rf /root/.cache/pip`): no "
+    "bytes are left in the layer, which is what package-cache-left is about; hadolint wants the flag"
+)
+_NOT_SHIPPED = (
+    "a build stage that only `COPY --from` reads: its cache never reaches the image; package-cache-left "
+    "judges the stages that ship (`all_stages: true` judges all, as hadolint does)"
+)
 _PORT = "`localhost:5000/myapp` has no tag (5000 is the registry port); hadolint takes the port for a tag"
 _GROUPS: dict[str, list[tuple[str, str]]] = {
     _ARG: [("from_and_args.arg_default_operators", "unpinned-base"), ("unpinned-base.4.Dockerfile", "unpinned-base"),
@@ -64,6 +72,9 @@ _GROUPS: dict[str, list[tuple[str, str]]] = {
     _STAGE_CASE: [("from_and_args.as_keyword_any_case", "unpinned-base")],
     _PORT: [("from_and_args.registry_with_port_and_localhost", "unpinned-base")],
     _BUILD_STAGE: [("root_in_build_stage", "root-user")],
+    _CACHE_REMOVED: [("run_flags_and_packages.apk_forms", "package-cache-left"),
+                     ("run_flags_and_packages.pip_forms", "package-cache-left")],
+    _NOT_SHIPPED: [("package-cache-left.8.Dockerfile", "package-cache-left")],
 }  # fmt: skip
 DIFFERENCES: dict[tuple[str, str], str] = {pair: why for why, pairs in _GROUPS.items() for pair in pairs}
 

@@ -61,7 +61,7 @@ def test_waived_then_reopened_when_the_waiver_expires(policy_id: str, tmp_path: 
     assert first and not any(f["waived"] for f in first)
 
     today = date.today()
-    waivers = [waiver_for(f, policy_id, today) for f in first]
+    waivers = [waiver_for(f, policy_id, today) for f in {f["subject"]: f for f in first}.values()]  # one per subject
     cfg = case_config(cf, CATALOG, tmp_path / "waived.duckdb", waivers)
     with Store.open(cfg.database_path) as store:
         run1 = write_case_run(store, cfg, CATALOG, cf, today=today).run_id

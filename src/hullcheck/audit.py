@@ -240,22 +240,25 @@ def finish_run(store: Store, run_id: int, git: GitSummary, images: ImageSummary)
 
 
 def publish_run(store: Store, cfg: Config, catalog: Catalog, summary: AuditSummary, today: date | None = None) -> None:
-    """Finish the run and evaluate its policies in one transaction: the run and its findings appear together.
+    """Finish the run and write its evaluation in one transaction: the run and its findings appear together.
     A policy whose SQL fails is an error row and the run ends partial; if the evaluation as a whole fails,
     the run is published without findings, partial, saying why."""
+
+    def publish(evaluation: Evaluation | None) -> None:
+        summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
+        if evaluation is not None and evaluation.errors:
+            failed = ", ".join(e.policy_id for e in evaluation.errors)
+            summary.status = "partial"
+            store.execute("mark_partial", [f"policies that could not be evaluated: {failed}", summary.run_id])
+
     try:
-        with store.transaction():
-            summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
-            summary.evaluation = evaluate_run(store, cfg, summary.run_id, catalog, today=today)
-            if summary.evaluation.errors:
-                failed = ", ".join(e.policy_id for e in summary.evaluation.errors)
-                summary.status = "partial"
-                store.execute("mark_partial", [f"policies that could not be evaluated: {failed}", summary.run_id])
+        summary.evaluation = evaluate_run(store, cfg, summary.run_id, catalog, today=today, publish=publish)
     except Exception as e:  # the facts are sound: publish them, and say the evaluation failed
         summary.evaluation, summary.evaluation_error = None, f"{type(e).__name__}: {e}"
-        summary.status = finish_run(store, summary.run_id, summary.git, summary.images)
-        summary.status = "partial"
-        store.execute("mark_partial", [f"policy evaluation failed: {summary.evaluation_error}", summary.run_id])
+        with store.transaction():
+            publish(None)
+            summary.status = "partial"
+            store.execute("mark_partial", [f"policy evaluation failed: {summary.evaluation_error}", summary.run_id])
 
 
 def fail_run(store: Store, run_id: int, git: GitSummary, total: int, error: BaseException) -> None:

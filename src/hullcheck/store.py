@@ -176,8 +176,8 @@ class Store:
         spec = ", ".join(f'"{c}" {t}' for c, t in columns)
         self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({spec})")
         if rows:
-            marks = ", ".join("?" * len(columns))
-            self._con.executemany(f"INSERT INTO {name} VALUES ({marks})", [list(r) for r in rows])
+            picks = ", ".join(f"unnest(${i + 1}::{t}[])" for i, (_, t) in enumerate(columns))
+            self._con.execute(f"INSERT INTO {name} SELECT {picks}", [[r[k] for r in rows] for k in range(len(columns))])
 
     def ad_hoc(self, sql: str) -> Result:
         """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store); errors are DuckDB's."""

@@ -110,8 +110,7 @@ def evaluate(config_path: Path, run: int | None) -> int:
             run = int(latest[0][0])
         elif not store.query("run_is_committed", [run])[0][0]:
             raise fail(f"run {run} is not a committed run (see `hullcheck runs`)")
-        with store.transaction():
-            ev = evaluate_run(store, cfg, run, catalog, trigger="evaluate")
+        ev = evaluate_run(store, cfg, run, catalog, trigger="evaluate")
     counts = ", ".join(f"{ev.by_severity.get(s, 0)} {s}" for s in reversed(SEVERITIES))
     typer.echo(f"run {run}: evaluation {ev.evaluation_id} (catalog {catalog.version}) — {len(ev.findings)} findings "
                f"({counts}; waived not counted) over {ev.subjects} subjects, {ev.policies} policies, "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -99,6 +100,15 @@ class Evaluation:
     by_severity: dict[str, int] = field(default_factory=dict)
 
 
+Publish = Callable[["Evaluation | None"], None]
+SUBJECT_COLUMNS = [
+    ("subject_id", "INTEGER"), ("subject_kind", "VARCHAR"), ("subject", "VARCHAR"), ("repo", "VARCHAR"),
+    ("path", "VARCHAR"), ("service", "VARCHAR"), ("registry", "VARCHAR"), ("repository", "VARCHAR"),
+    ("tag", "VARCHAR"), ("digest", "VARCHAR"), ("run_id", "BIGINT"), ("commit_sha", "VARCHAR"),
+    ("team", "VARCHAR"), ("profile", "VARCHAR"), ("situation", "VARCHAR"),
+]  # fmt: skip
+
+
 def evaluate_run(
     store: Store,
     cfg: Config,
@@ -106,49 +116,69 @@ def evaluate_run(
     catalog: Catalog | None = None,
     trigger: str = "audit",
     today: date | None = None,
+    publish: Publish | None = None,
 ) -> Evaluation:
     """Evaluate the catalog over run `run_id` (its facts as in effect at that run) as a new evaluation.
 
-    Run inside the transaction that publishes the run, so that a run and its findings appear together."""
+    Two steps, never inside a caller's transaction:
+    1. compute, in a transaction that is always rolled back, after `publish(None)` made the run visible
+       there: a policy whose SQL fails aborts that transaction, so it is recorded as that policy's error
+       and the others run in a fresh one;
+    2. write, in one transaction with `publish(evaluation)`: the run and its findings appear together."""
     started = time.monotonic()
     catalog = catalog or load_catalog(cfg.policies_path)
     situations = resolve_situations(catalog, cfg)
     today = today or date.today()
-    params = [run_id, trigger, catalog.version, cfg.source_hash, __version__]
-    ev = Evaluation(int(store.query("next_evaluation", params)[0][0]), run_id)
-    subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
-    ev.subjects = len(subjects)
-    teams = [TeamRow(t.name, t.profile, t.email, t.repos, t.images, t.codeowners) for t in cfg.teams]
-    store.insert("eval_teams", teams, evaluation_id=ev.evaluation_id)
-    store.insert("eval_subjects", subjects, evaluation_id=ev.evaluation_id)
-    store.execute("eval_subjects_temp", [ev.evaluation_id])
-    used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
-    book = WaiverBook(cfg.waivers, pragmas, today)
-    by_id = {s.subject_id: s for s in subjects}
+    ev = Evaluation(0, run_id)
     param_rows: list[ParamRow] = []
-    for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
-        effective = {s.key: situations.effective(policy, s) for s in used}
-        for s in used:
-            param_rows += _param_rows(policy, s, effective[s.key])
-        try:
-            rows = run_policy(store, policy, effective)
-        except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
-            ev.errors.append(ErrorRow(policy.id, _words(e)))
-            continue
-        ev.policies += 1
-        shown = {k: _params_json(policy, e) for k, e in effective.items()}
-        for r in rows:
-            ev.findings.append(_finding(policy, r, by_id, shown, book))
-    store.insert("eval_params", param_rows, evaluation_id=ev.evaluation_id)
-    store.insert("eval_findings", ev.findings, evaluation_id=ev.evaluation_id)
-    store.insert("eval_errors", ev.errors, evaluation_id=ev.evaluation_id)
-    store.insert("eval_waivers", book.rows(), evaluation_id=ev.evaluation_id)
-    ev.seconds = time.monotonic() - started
+    with store.discarded():
+
+        def setup() -> None:
+            if publish is not None:
+                publish(None)
+            store.temp_table("subjects", SUBJECT_COLUMNS, [[getattr(s, c if c != "run_id" else "fact_run_id")
+                                                           for c, _ in SUBJECT_COLUMNS] for s in subjects])  # fmt: skip
+
+        subjects: list[Subject] = []
+        setup()
+        subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
+        setup()
+        used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
+        book = WaiverBook(cfg.waivers, pragmas, today)
+        by_id = {s.subject_id: s for s in subjects}
+        for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
+            effective = {s.key: situations.effective(policy, s) for s in used}
+            for s in used:
+                param_rows += _param_rows(policy, s, effective[s.key])
+            try:
+                rows = run_policy(store, policy, effective)
+            except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
+                ev.errors.append(ErrorRow(policy.id, _words(e)))
+                store.restart()
+                setup()
+                continue
+            ev.policies += 1
+            shown = {k: _params_json(policy, e) for k, e in effective.items()}
+            ev.findings += [_finding(policy, r, by_id, shown, book) for r in rows]
+    ev.subjects = len(subjects)
     for f in ev.findings:
         if not f.waived:
             ev.by_severity[f.severity] = ev.by_severity.get(f.severity, 0) + 1
-    done = [ev.policies, ev.subjects, len(ev.findings), len(ev.errors), int(ev.seconds * 1000), ev.evaluation_id]
-    store.execute("finish_evaluation", done)
+    teams = [TeamRow(t.name, t.profile, t.email, t.repos, t.images, t.codeowners) for t in cfg.teams]
+    with store.transaction():
+        if publish is not None:
+            publish(ev)
+        params = [run_id, trigger, catalog.version, cfg.source_hash, __version__]
+        ev.evaluation_id = eid = int(store.query("next_evaluation", params)[0][0])
+        store.insert("eval_teams", teams, evaluation_id=eid)
+        store.insert("eval_subjects", subjects, evaluation_id=eid)
+        store.insert("eval_params", param_rows, evaluation_id=eid)
+        store.insert("eval_findings", ev.findings, evaluation_id=eid)
+        store.insert("eval_errors", ev.errors, evaluation_id=eid)
+        store.insert("eval_waivers", book.rows(), evaluation_id=eid)
+        ev.seconds = time.monotonic() - started
+        done = [ev.policies, ev.subjects, len(ev.findings), len(ev.errors), int(ev.seconds * 1000), eid]
+        store.execute("finish_evaluation", done)
     return ev
 
 
