@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +213,8 @@ class Store:
                 row_fields = [f.name for f in fields(rows[0]) if is_stored(f.metadata)]
                 columns = [*constants, *row_fields]
             head = tuple(constants.values())
-            values.extend((*head, *(_value(getattr(r, c)) for c in row_fields)) for r in rows)
+            get = attrgetter(*row_fields) if len(row_fields) > 1 else (lambda r, f=row_fields[0]: (getattr(r, f),))
+            values.extend((*head, *(v if type(v) in _PLAIN else _value(v) for v in get(r))) for r in rows)
         if columns is None:
             return 0
         if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
@@ -258,6 +260,9 @@ class Store:
         if not _IDENT.match(table) or not _IDENT.match(column):
             raise ValueError(f"unsafe identifier in {table}.{column}")
         self._con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(values)])
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _value(v: Any) -> Any:

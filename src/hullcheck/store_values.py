@@ -59,32 +59,30 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
     kind = typ.id
     if str(typ) == "JSON":  # redacted leaf by leaf: a redaction must never break the document's syntax
 
-        def document(v: Any) -> Any:
-            if not isinstance(v, str):
-                return v
+        def document(v: str) -> tuple[str, Counter[str]]:
+            found: Counter[str] = Counter()
             try:
                 doc = json.loads(v)
             except ValueError:
-                repairs[f"{where}: not JSON, stored as a string"] += 1
-                return json.dumps(redact_stored(clean_text(v)))
-            fixed = json.dumps(_leaves(doc, where, repairs), ensure_ascii=False)
-            return fixed if fixed != json.dumps(doc, ensure_ascii=False) else v
+                found[f"{where}: not JSON, stored as a string"] += 1
+                return json.dumps(redact_stored(clean_text(v))), found
+            fixed = json.dumps(_leaves(doc, where, found), ensure_ascii=False)
+            return (fixed if fixed != json.dumps(doc, ensure_ascii=False) else v), found
 
-        return document
+        return _memoized(document, repairs)
     if kind == "varchar":
 
-        def text(v: Any) -> Any:
-            if isinstance(v, str):
-                fixed = clean_text(v)
-                if fixed is not v:
-                    repairs[f"{where}: invalid text replaced"] += 1
-                safe = redact_stored(fixed)
-                if safe != fixed:
-                    repairs[f"{where}: secret redacted"] += 1
-                return safe
-            return v
+        def text(v: str) -> tuple[str, Counter[str]]:
+            found: Counter[str] = Counter()
+            fixed = clean_text(v)
+            if fixed is not v:
+                found[f"{where}: invalid text replaced"] += 1
+            safe = redact_stored(fixed)
+            if safe != fixed:
+                found[f"{where}: secret redacted"] += 1
+            return safe, found
 
-        return text
+        return _memoized(text, repairs)
     if kind in _INT_BITS or kind in _UINT_BITS:
         bits = _INT_BITS.get(kind) or _UINT_BITS[kind]
         low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if kind in _INT_BITS else (0, 2**bits - 1)
@@ -125,6 +123,30 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
 
         return struct
     return None
+
+
+_MEMO_SIZE = 50_000
+
+
+def _memoized(fn: Callable[[str], tuple[str, Counter[str]]], repairs: Repairs) -> Cleaner:
+    """`fn` over strings, remembered: stored text repeats a lot (team names, situations, the parameter
+    JSON of every finding of a policy), and the redaction screen is the writer's main cost. Each
+    value repaired still counts once per row in `repairs`."""
+    memo: dict[str, tuple[str, Counter[str]]] = {}
+
+    def clean(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        hit = memo.get(v)
+        if hit is None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            hit = memo[v] = fn(v)
+        if hit[1]:
+            repairs.update(hit[1])
+        return hit[0]
+
+    return clean
 
 
 def _leaves(doc: Any, where: str, repairs: Repairs) -> Any:
