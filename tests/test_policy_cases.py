@@ -99,3 +99,29 @@ def test_an_unchanged_night_persists_every_finding_and_keeps_fingerprints(tmp_pa
     assert first and first == second
     assert changes == [("persisting", len(first))]
     assert new == [(len(first),)]
+
+
+def test_a_hadolint_pragma_waives_the_equivalent_policy_for_that_instruction_only(tmp_path: Path) -> None:
+    from hullcheck.policy_cases import Case, CaseFile
+
+    text = "FROM ubuntu\nRUN true\n# hadolint ignore=DL3002\nUSER root\n"
+    glob = "# hadolint global ignore=DL3007\nFROM node:latest\nUSER root\n"
+    cases = [Case("inline", {"Dockerfile": text}, [], {"microservice": []}),
+             Case("global", {"Dockerfile": glob}, [], {"microservice": []})]  # fmt: skip
+    cf = CaseFile("", {}, cases, tmp_path / "x.yaml")
+    cfg = case_config(cf, CATALOG, tmp_path / "db.duckdb")
+    with Store.open(cfg.database_path) as store:
+        run = write_case_run(store, cfg, CATALOG, cf).run_id
+        root = {f["repo"]: f for f in findings_of(store, run, "root-user")}
+        pinned = {(f["repo"], f["line"]): f for f in findings_of(store, run, "unpinned-base")}
+        reasons = store.ad_hoc(
+            f"SELECT DISTINCT waiver_reason, waived_by FROM findings WHERE run_id = {run} AND waived"
+        )
+    assert {r for r, _ in reasons.rows} == {"hadolint pragma"}
+    assert ("hadolint pragma", "# hadolint ignore=DL3002 (Dockerfile line 4)") in reasons.rows
+    inline = root["inline--microservice"]
+    assert inline["waived"] and inline["line"] == 4
+    assert json.loads(inline["params"])["situation"] == "microservice/microservice"  # still judged in its situation
+    assert not root["global--microservice"]["waived"]  # DL3007's pragma says nothing about DL3002
+    assert not pinned[("inline--microservice", 1)]["waived"]  # `FROM ubuntu` (DL3006) was not ignored
+    assert pinned[("global--microservice", 2)]["waived"]  # `global ignore=DL3007` covers the whole file

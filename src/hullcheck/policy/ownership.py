@@ -80,7 +80,10 @@ def codeowners_regex(pattern: str) -> re.Pattern[str]:
         else:
             out, i = out + re.escape(p[i]), i + 1
     head = "" if anchored else "(?:.*/)?"
-    tail = "/.*" if directory else "(?:/.*)?"  # a pattern naming a directory owns everything under it
+    # A pattern naming a directory owns everything under it; `docs/*` owns the files of docs/ only
+    # (GitHub: "but not further nested files").
+    last = p.rsplit("/", 1)[-1]
+    tail = "/.*" if directory else ("" if "*" in last else "(?:/.*)?")
     return re.compile(f"^{head}{out}{tail}$")
 
 
@@ -169,7 +172,7 @@ class Owners:
             team, decided = UNOWNED, "unowned: no override, label, CODEOWNERS rule or glob matches"
         s.team, s.decided_by = team, decided or ""
         if hit is not None and hit[1].profile is not None:
-            s.profile, s.profile_by, s.override = hit[1].profile, f"override: config overrides[{hit[0]}]", hit[0]
+            s.profile, s.profile_by = hit[1].profile, f"override: config overrides[{hit[0]}]"
         elif label_profile and label_profile in self.profiles:
             s.profile, s.profile_by = label_profile, "label: org.hullcheck.profile"
         else:
