@@ -114,7 +114,8 @@ def test_a_hadolint_pragma_waives_the_equivalent_policy_for_that_instruction_onl
         run = write_case_run(store, cfg, CATALOG, cf).run_id
         root = {f["repo"]: f for f in findings_of(store, run, "root-user")}
         pinned = {(f["repo"], f["line"]): f for f in findings_of(store, run, "unpinned-base")}
-        reasons = store.ad_hoc(
+        sql = f"SELECT DISTINCT waiver_reason, waived_by FROM findings WHERE run_id = {run} AND waived"
+        reasons = store.ad_hoc(sql)
             f"SELECT DISTINCT waiver_reason, waived_by FROM findings WHERE run_id = {run} AND waived"
         )
     assert {r for r, _ in reasons.rows} == {"hadolint pragma"}
