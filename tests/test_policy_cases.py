@@ -116,8 +116,6 @@ def test_a_hadolint_pragma_waives_the_equivalent_policy_for_that_instruction_onl
         pinned = {(f["repo"], f["line"]): f for f in findings_of(store, run, "unpinned-base")}
         sql = f"SELECT DISTINCT waiver_reason, waived_by FROM findings WHERE run_id = {run} AND waived"
         reasons = store.ad_hoc(sql)
-            f"SELECT DISTINCT waiver_reason, waived_by FROM findings WHERE run_id = {run} AND waived"
-        )
     assert {r for r, _ in reasons.rows} == {"hadolint pragma"}
     assert ("hadolint pragma", "# hadolint ignore=DL3002 (Dockerfile line 4)") in reasons.rows
     inline = root["inline--microservice"]
