@@ -111,3 +111,26 @@ def test_units_people_write() -> None:
                       ([1], "strings")):  # fmt: skip
         with pytest.raises(ValueError):
             parse_value(kind, bad)
+
+
+def test_a_broken_org_policy_is_an_error_row_and_the_run_ends_partial(tmp_path: Path) -> None:
+    from support.org import Org, days_ago
+
+    from hullcheck.audit import run_audit
+    from hullcheck.demo.gitbuild import Commit
+
+    org = Org(tmp_path / "org")
+    org.repo("svc", [Commit(days_ago(1), {"Dockerfile": "FROM python\nUSER root\n"})])
+    broken = _org_policy(tmp_path, "broken-rule", sql="SELECT nope AS subject_id FROM no_such_view")
+    org.extra = {"policies_dir": str(broken)}
+    summary = run_audit(org.config())
+    assert summary.status == "partial" and summary.exit_code == 1
+    assert summary.evaluation is not None and [e.policy_id for e in summary.evaluation.errors] == ["broken-rule"]
+    assert "no_such_view" in summary.evaluation.errors[0].error
+    assert org.query("SELECT policy_id FROM policy_errors") == [("broken-rule",)]
+    message = str(org.scalar("SELECT message FROM runs"))
+    assert "policies that could not be evaluated: broken-rule" in message
+    # Every other policy ran, after the failed one too (policies run in id order: root-user and
+    # unpinned-base come after broken-rule).
+    fired = {r[0] for r in org.query("SELECT policy_id FROM latest_findings")}
+    assert {"root-user", "unpinned-base"} <= fired
