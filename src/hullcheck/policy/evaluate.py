@@ -158,7 +158,7 @@ def evaluate_run(
                 setup()
                 continue
             ev.policies += 1
-            shown = {k: _params_json(policy, e) for k, e in effective.items()}
+            shown = {s.key: _params_json(policy, s, effective[s.key]) for s in used}
             ev.findings += [_finding(policy, r, by_id, shown, book) for r in rows]
     ev.subjects = len(subjects)
     for f in ev.findings:
@@ -196,7 +196,10 @@ def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) ->
         [key, e.severity.value, *(e.params[k].value for k in specs)] for key, e in effective.items() if e.enabled.value
     ]
     store.temp_table("params", columns, rows)
-    result = store.select(policy.sql)
+    # Evidence as JSON text from DuckDB itself (a struct or JSON the policy built): no Python round trip.
+    result = store.select(
+        f"SELECT * REPLACE (to_json(evidence)::VARCHAR AS evidence) FROM (\n{policy.sql.rstrip().rstrip(';')}\n)"
+    )
     missing = {"subject_id", "severity", "message"} - set(result.columns)
     if missing:
         raise HullcheckError(f"the policy's SELECT lacks the column(s) {', '.join(sorted(missing))}")
@@ -212,10 +215,10 @@ def _param_rows(policy: Policy, s: Situation, e: Effective) -> list[ParamRow]:
     return out
 
 
-def _params_json(policy: Policy, e: Effective) -> dict[str, Any]:
-    return {
-        key: {"value": policy.show(key, s.value), "source": s.source, "set_by": s.where} for key, s in e.params.items()
-    }
+def _params_json(policy: Policy, s: Situation, e: Effective) -> str:
+    """The `params` of every finding of this policy in this situation: the values that applied and their sources."""
+    values = {k: {"value": policy.show(k, v.value), "source": v.source, "set_by": v.where} for k, v in e.params.items()}
+    return json.dumps({"situation": s.key, "team": s.team, "profile": s.profile, "values": values})
 
 
 def fingerprint(policy_id: str, subject: Subject, key: Any) -> str:
@@ -225,7 +228,7 @@ def fingerprint(policy_id: str, subject: Subject, key: Any) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
-def _finding(policy: Policy, r: dict[str, Any], by_id: dict[int, Subject], shown: dict[str, dict[str, Any]],
+def _finding(policy: Policy, r: dict[str, Any], by_id: dict[int, Subject], shown: dict[str, str],
              book: WaiverBook) -> FindingRow:  # fmt: skip
     s = by_id[int(r["subject_id"])]
     severity = r["severity"] if r["severity"] in SEVERITIES else policy.meta.severity
@@ -233,13 +236,12 @@ def _finding(policy: Policy, r: dict[str, Any], by_id: dict[int, Subject], shown
     if evidence is not None and not isinstance(evidence, str):
         evidence = json.dumps(evidence, default=str)
     line = r.get("line")
-    params = {"situation": s.situation, "team": s.team, "profile": s.profile, "values": shown.get(s.situation, {})}
     waived = book.match(policy.id, s.subject, s.team, policy.meta.equivalents.hadolint, s.repo, s.path, line,
                         s.subject_kind)  # fmt: skip
     return FindingRow(
         policy.id, severity, s.subject_id, int(line) if line is not None else None,
         None if r.get("stage") is None else str(r["stage"]), str(r["message"]), evidence,
-        json.dumps(params), fingerprint(policy.id, s, r["key"] if "key" in r else r.get("stage")),
+        shown[s.situation], fingerprint(policy.id, s, r["key"] if "key" in r else r.get("stage")),
         waived is not None, waived.reason if waived else None, waived.expires if waived else None,
         waived.by if waived else None,
     )  # fmt: skip
