@@ -1,13 +1,18 @@
 -- all-in-one-image: the stages that ship (final + the stages it builds on) install more packages
 -- than max_packages, or carry more language runtimes than max_runtimes (from the base image, OS
 -- packages, and COPY --from of other images). One finding per Dockerfile.
+-- The chain carries its depth and each stage's base, so the root's base image comes from the chain's
+-- deepest stage (what stage_bases calls base_image) without paying for stage_bases' audited-image
+-- matching, which this policy does not need.
 WITH RECURSIVE chain AS (
-    SELECT o.subject_id, o.situation, s.run_id, s.repo, s.path, s.stage_index, s.base_kind, s.base_stage_index
+    SELECT o.subject_id, o.situation, s.run_id, s.repo, s.path, s.stage_index, s.base_kind, s.base_stage_index,
+           s.base_normalized, 0 AS depth
     FROM subjects o
     JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path AND s.is_final
     WHERE o.subject_kind = 'dockerfile'
     UNION ALL
-    SELECT c.subject_id, c.situation, p.run_id, p.repo, p.path, p.stage_index, p.base_kind, p.base_stage_index
+    SELECT c.subject_id, c.situation, p.run_id, p.repo, p.path, p.stage_index, p.base_kind, p.base_stage_index,
+           p.base_normalized, c.depth + 1
     FROM chain c
     JOIN dockerfile_stages p
       ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
@@ -34,11 +39,15 @@ pkgs AS (
     JOIN dockerfile_packages k
       ON k.run_id = c.run_id AND k.repo = c.repo AND k.path = c.path AND k.stage_index = c.stage_index
 ),
+root_base AS (  -- the base image at the root of the final stage's chain
+    SELECT subject_id, base_normalized AS base_image
+    FROM chain
+    QUALIFY row_number() OVER (PARTITION BY subject_id ORDER BY depth DESC) = 1
+),
 images AS (  -- the root base and images copied from, by repository name
-    SELECT o.subject_id, regexp_extract(b.base_image, '^[^/]+/([^:@]+)', 1) AS image_repo
-    FROM subjects o
-    JOIN stage_bases b ON b.run_id = o.run_id AND b.repo = o.repo AND b.path = o.path AND b.is_final
-    WHERE o.subject_kind = 'dockerfile' AND b.base_image IS NOT NULL
+    SELECT subject_id, regexp_extract(base_image, '^[^/]+/([^:@]+)', 1) AS image_repo
+    FROM root_base
+    WHERE base_image IS NOT NULL
     UNION ALL
     SELECT c.subject_id, regexp_extract(x.from_image, '^[^/]+/([^:@]+)', 1)
     FROM chain c
@@ -61,20 +70,26 @@ image_runtimes AS (
            END AS runtime
     FROM images
 ),
+-- Per subject aggregates, grouped once (not one subquery per subject and aggregate).
+pkg_counts AS (
+    SELECT subject_id, count(DISTINCT manager || ':' || package) AS package_count,
+           list(DISTINCT manager ORDER BY manager) AS managers
+    FROM pkgs
+    GROUP BY subject_id
+),
+runtime_lists AS (
+    SELECT subject_id, list(DISTINCT runtime ORDER BY runtime) AS runtimes
+    FROM (SELECT subject_id, runtime FROM pkgs UNION ALL SELECT subject_id, runtime FROM image_runtimes)
+    WHERE runtime IS NOT NULL
+    GROUP BY subject_id
+),
 counted AS (
-    SELECT o.subject_id, o.situation,
-           (SELECT count(DISTINCT k.manager || ':' || k.package) FROM pkgs k WHERE k.subject_id = o.subject_id)
-               AS package_count,
-           (SELECT list(DISTINCT r ORDER BY r) FROM (
-                SELECT k.runtime AS r FROM pkgs k WHERE k.subject_id = o.subject_id AND k.runtime IS NOT NULL
-                UNION ALL
-                SELECT i.runtime FROM image_runtimes i WHERE i.subject_id = o.subject_id AND i.runtime IS NOT NULL))
-               AS runtimes,
-           (SELECT list(DISTINCT k.manager ORDER BY k.manager) FROM pkgs k WHERE k.subject_id = o.subject_id)
-               AS managers,
+    SELECT o.subject_id, o.situation, coalesce(k.package_count, 0) AS package_count, r.runtimes, k.managers,
            f.start_line, coalesce(f.name, f.stage_index::VARCHAR) AS stage
     FROM subjects o
     JOIN dockerfile_stages f ON f.run_id = o.run_id AND f.repo = o.repo AND f.path = o.path AND f.is_final
+    LEFT JOIN pkg_counts k ON k.subject_id = o.subject_id
+    LEFT JOIN runtime_lists r ON r.subject_id = o.subject_id
     WHERE o.subject_kind = 'dockerfile'
 )
 SELECT c.subject_id, p.severity,

@@ -34,6 +34,10 @@ refs AS (
     JOIN svc t
       ON t.run_id = e.run_id AND t.repo = e.repo AND t.project_dir = e.project_dir
      AND t.project_files = e.project_files AND t.service <> e.service
+     -- every way of naming a host below needs the service name verbatim in the value when the name
+     -- has no regex metacharacter other than . and - (which `pat` escapes): this cheap test spares
+     -- most (value, service) pairs the regexes built per pair
+     AND (contains(e.env_value, t.service) OR NOT regexp_full_match(t.service, '[A-Za-z0-9._-]+'))
 ),
 hits AS (
     SELECT r.*,

@@ -1,7 +1,29 @@
 -- repeated-steps: the same RUN command (options, arguments and heredocs, whitespace collapsed)
 -- in min_repeats or more stages of one Dockerfile that build on the same base image (only they
 -- can share it through a helper stage). One finding per repeated command, at its first repeat.
-WITH runs AS (
+-- Each stage's root (the end of its FROM-stage chain), walked here for the subjects' Dockerfiles
+-- only: stage_bases gives the same root but also matches every base against the audited images,
+-- which this policy does not need and which costs most of its time. Same depth guard as stage_bases.
+WITH RECURSIVE chain AS (
+    SELECT s.run_id, s.repo, s.path, s.stage_index, coalesce(s.name, s.stage_index::VARCHAR) AS stage,
+           s.base_kind, s.base_stage_index, s.base_normalized, 0 AS depth
+    FROM dockerfile_stages s
+    SEMI JOIN subjects o
+      ON o.subject_kind = 'dockerfile' AND o.run_id = s.run_id AND o.repo = s.repo AND o.path = s.path
+    UNION ALL
+    SELECT c.run_id, c.repo, c.path, c.stage_index, c.stage, p.base_kind, p.base_stage_index, p.base_normalized,
+           c.depth + 1
+    FROM chain c
+    JOIN dockerfile_stages p
+      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
+    WHERE c.base_kind = 'stage' AND c.depth < 200
+),
+stage_roots AS (  -- stage_bases' coalesce(base_image, root_base_kind): the root's base or its kind
+    SELECT run_id, repo, path, stage_index, stage, coalesce(base_normalized, base_kind) AS base
+    FROM chain
+    QUALIFY row_number() OVER (PARTITION BY run_id, repo, path, stage_index ORDER BY depth DESC) = 1
+),
+runs AS (
     SELECT o.subject_id, o.situation, o.run_id, o.repo, o.path, i.stage_index, i.start_line,
            trim(regexp_replace(array_to_string(i.flags, ' ') || ' ' || array_to_string(i.arguments, ' ')
                                || ' ' || array_to_string(i.heredoc_bodies, ' '), '\s+', ' ', 'g')) AS command
@@ -10,11 +32,9 @@ WITH runs AS (
     WHERE o.subject_kind = 'dockerfile' AND i.keyword = 'RUN'
 ),
 based AS (
-    SELECT r.*, coalesce(b.base_image, b.root_base_kind) AS base, coalesce(s.name, r.stage_index::VARCHAR) AS stage
+    SELECT r.*, b.base, b.stage
     FROM runs r
-    JOIN stage_bases b ON b.run_id = r.run_id AND b.repo = r.repo AND b.path = r.path AND b.stage_index = r.stage_index
-    JOIN dockerfile_stages s
-      ON s.run_id = r.run_id AND s.repo = r.repo AND s.path = r.path AND s.stage_index = r.stage_index
+    JOIN stage_roots b ON b.run_id = r.run_id AND b.repo = r.repo AND b.path = r.path AND b.stage_index = r.stage_index
 ),
 groups AS (
     SELECT subject_id, situation, base, command,

@@ -30,17 +30,22 @@ copied AS (  -- artifacts copied from another stage: there is a build stage
       ON x.run_id = c.run_id AND x.repo = c.repo AND x.path = c.path AND x.stage_index = c.stage_index
     WHERE x.from_stage_index IS NOT NULL
 ),
+-- What the layer scan of an audited image found, by the name stage_bases knows it as: grouped
+-- once and joined, instead of a subquery per subject.
+scanned AS (
+    SELECT x.registry || '/' || x.repository || ':' || x.tag AS known_as, first(x.toolchains) AS toolchains
+    FROM latest_image_files_summary x
+    GROUP BY ALL
+),
 df AS (
     SELECT o.subject_id, o.situation, b.base_image, b.base_source, b.base_known_as, b.stage_name, b.stage_index,
-           root.start_line AS from_line, i.packages, i.first_line,
-           (SELECT first(x.toolchains) FROM latest_image_files_summary x
-            WHERE b.base_source = 'audited image'
-              AND x.registry || '/' || x.repository || ':' || x.tag = b.base_known_as) AS base_toolchains
+           root.start_line AS from_line, i.packages, i.first_line, sc.toolchains AS base_toolchains
     FROM subjects o
     JOIN stage_bases b ON b.run_id = o.run_id AND b.repo = o.repo AND b.path = o.path AND b.is_final
     JOIN dockerfile_stages root
       ON root.run_id = b.run_id AND root.repo = b.repo AND root.path = b.path AND root.stage_index = b.root_index
     LEFT JOIN installed i ON i.subject_id = o.subject_id
+    LEFT JOIN scanned sc ON b.base_source = 'audited image' AND sc.known_as = b.base_known_as
     WHERE o.subject_kind = 'dockerfile' AND o.subject_id NOT IN (SELECT subject_id FROM copied)
 ),
 judged AS (

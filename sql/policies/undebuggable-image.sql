@@ -14,25 +14,34 @@ WITH RECURSIVE chain AS (  -- the final stage and the stages it builds on
       ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
     WHERE c.base_kind = 'stage'
 ),
+-- Per Dockerfile (run_id, repo, path), the first COPY in its final chain that brings a shell in;
+-- grouped once here instead of a subquery per subject.
+shell_copies AS (
+    SELECT ch.run_id, ch.repo, ch.path,
+           first(coalesce(c.from_image, c.from_ref, 'context') || ' ' || array_to_string(c.sources, ' '))
+               AS shell_copied
+    FROM chain ch
+    JOIN dockerfile_copies c
+      ON c.run_id = ch.run_id AND c.repo = ch.repo AND c.path = ch.path AND c.stage_index = ch.stage_index
+    WHERE regexp_matches(coalesce(c.from_image, ''), '/busybox[:@]')
+       OR list_bool_or(list_transform(c.sources, lambda x: regexp_matches(x, '(^|/)(busybox|sh|bash|ash|dash)$')))
+    GROUP BY ch.run_id, ch.repo, ch.path
+),
+-- Whether the layer scan of an audited image found a shell, by the name stage_bases knows it as.
+scanned AS (
+    SELECT x.registry || '/' || x.repository || ':' || x.tag AS known_as, bool_or(x.has_shell) AS has_shell
+    FROM latest_image_files_summary x
+    GROUP BY ALL
+),
 df AS (
     SELECT o.subject_id, o.situation, b.base_source, b.base_image, b.base_tag, b.base_known_as, b.stage_name,
-           b.stage_index, root.start_line AS from_line,
-           (SELECT bool_or(x.has_shell) FROM latest_image_files_summary x
-            WHERE b.base_source = 'audited image'
-              AND x.registry || '/' || x.repository || ':' || x.tag = b.base_known_as) AS base_has_shell,
-           (SELECT first(coalesce(c.from_image, c.from_ref, 'context') || ' ' || array_to_string(c.sources, ' '))
-            FROM chain ch
-            JOIN dockerfile_copies c
-              ON c.run_id = ch.run_id AND c.repo = ch.repo AND c.path = ch.path AND c.stage_index = ch.stage_index
-            WHERE ch.run_id = o.run_id AND ch.repo = o.repo AND ch.path = o.path
-              AND (regexp_matches(coalesce(c.from_image, ''), '/busybox[:@]')
-                   OR list_bool_or(list_transform(c.sources,
-                                                  lambda x: regexp_matches(x, '(^|/)(busybox|sh|bash|ash|dash)$')))))
-               AS shell_copied
+           b.stage_index, root.start_line AS from_line, sc.has_shell AS base_has_shell, cp.shell_copied
     FROM subjects o
     JOIN stage_bases b ON b.run_id = o.run_id AND b.repo = o.repo AND b.path = o.path AND b.is_final
     JOIN dockerfile_stages root
       ON root.run_id = b.run_id AND root.repo = b.repo AND root.path = b.path AND root.stage_index = b.root_index
+    LEFT JOIN scanned sc ON b.base_source = 'audited image' AND sc.known_as = b.base_known_as
+    LEFT JOIN shell_copies cp ON cp.run_id = o.run_id AND cp.repo = o.repo AND cp.path = o.path
     WHERE o.subject_kind = 'dockerfile'
 ),
 judged AS (
