@@ -4,6 +4,7 @@
 -- can be judged and nothing fires.
 WITH org AS (
     SELECT list(DISTINCT registry ORDER BY registry) AS audited FROM latest_registry_attempts
+    WHERE NOT starts_with(registry, 'layout:')  -- images on disk are not a registry one can pull a base from
 ),
 bases AS (
     SELECT o.subject_id, o.situation, s.stage_index, s.name, s.start_line, s.base_as_written, s.base_normalized,

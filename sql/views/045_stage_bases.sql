@@ -30,29 +30,67 @@ built AS (  -- images the org's Compose files say they build, with the Dockerfil
       ON st.repo = c.repo AND st.path = c.build_dockerfile AND st.is_final
     WHERE c.image IS NOT NULL AND c.build_dockerfile IS NOT NULL
     ORDER BY c.image, c.repo
+),
+-- Each root base matched by equality only (a reference, a manifest digest, an index digest; a
+-- Compose image name): OR conditions in a join make DuckDB compare every stage with every image.
+roots_resolved AS (
+    SELECT s.run_id, s.repo, s.path, s.stage_index, b.base_kind, b.base_normalized, b.base_resolved, b.base_tag,
+           b.base_digest, regexp_replace(b.base_normalized, '@.*$', '') AS base_ref
+    FROM dockerfile_stages s
+    JOIN roots r USING (run_id, repo, path, stage_index)
+    JOIN dockerfile_stages b
+      ON b.run_id = s.run_id AND b.repo = s.repo AND b.path = s.path AND b.stage_index = r.root_index
+),
+audited_keys AS (
+    SELECT ref, ref AS k FROM audited
+    UNION ALL SELECT ref, manifest_digest FROM audited
+    UNION ALL SELECT ref, tag_digest FROM audited
+),
+audited_match AS (
+    SELECT run_id, repo, path, stage_index, min(ref) AS ref
+    FROM (
+        SELECT x.run_id, x.repo, x.path, x.stage_index, a.ref
+        FROM roots_resolved x JOIN audited_keys a ON a.k = x.base_ref
+        WHERE x.base_kind = 'image'
+        UNION ALL
+        SELECT x.run_id, x.repo, x.path, x.stage_index, a.ref
+        FROM roots_resolved x JOIN audited_keys a ON a.k = x.base_digest
+        WHERE x.base_kind = 'image'
+    )
+    GROUP BY ALL
+),
+built_match AS (
+    SELECT x.run_id, x.repo, x.path, x.stage_index, min(o.image) AS image
+    FROM roots_resolved x
+    JOIN built o ON o.image = x.base_resolved
+    WHERE x.base_kind = 'image'
+    GROUP BY ALL
+    UNION ALL
+    SELECT x.run_id, x.repo, x.path, x.stage_index, min(o.image)
+    FROM roots_resolved x
+    JOIN built o ON o.image = x.base_ref
+    WHERE x.base_kind = 'image' AND x.base_ref <> x.base_resolved
+    GROUP BY ALL
 )
 SELECT s.run_id, s.repo, s.path, s.commit_sha, s.stage_index, s.name AS stage_name, s.start_line, s.is_final,
        s.final_user,
-       r.root_index, b.base_kind AS root_base_kind, b.base_normalized AS base_image, b.base_tag, b.base_digest,
+       r.root_index, x.base_kind AS root_base_kind, x.base_normalized AS base_image, x.base_tag, x.base_digest,
        CASE
-           WHEN b.base_kind = 'scratch' THEN 'scratch'
+           WHEN x.base_kind = 'scratch' THEN 'scratch'
            WHEN a.ref IS NOT NULL THEN 'audited image'
            WHEN o.image IS NOT NULL THEN 'org build'
-           WHEN b.base_kind = 'unresolved' THEN 'unresolved'
+           WHEN x.base_kind = 'unresolved' THEN 'unresolved'
            ELSE 'unknown'
        END AS base_source,
-       CASE WHEN a.ref IS NOT NULL THEN a.registry || '/' || a.repository || ':' || a.tag
-            WHEN o.image IS NOT NULL THEN o.repo || '/' || o.dockerfile END AS base_known_as,
-       coalesce(a."user", o.final_user) AS base_user,
-       a.compressed_bytes AS base_compressed_bytes
+       CASE WHEN a.ref IS NOT NULL THEN a.ref
+            WHEN o.image IS NOT NULL THEN bo.repo || '/' || bo.dockerfile END AS base_known_as,
+       CASE WHEN a.ref IS NOT NULL THEN ai."user" ELSE bo.final_user END AS base_user,
+       ai.compressed_bytes AS base_compressed_bytes
 FROM dockerfile_stages s
 JOIN roots r USING (run_id, repo, path, stage_index)
-JOIN dockerfile_stages b ON b.run_id = s.run_id AND b.repo = s.repo AND b.path = s.path AND b.stage_index = r.root_index
-LEFT JOIN audited a
-  ON b.base_kind = 'image'
- AND (a.ref = regexp_replace(b.base_normalized, '@.*$', '')
-      OR (b.base_digest IS NOT NULL AND b.base_digest IN (a.manifest_digest, a.tag_digest)))
-LEFT JOIN built o
-  ON b.base_kind = 'image' AND a.ref IS NULL
- AND (o.image = b.base_resolved OR o.image = regexp_replace(b.base_normalized, '@.*$', ''))
-QUALIFY row_number() OVER (PARTITION BY s.run_id, s.repo, s.path, s.stage_index ORDER BY a.ref NULLS LAST) = 1;
+JOIN roots_resolved x USING (run_id, repo, path, stage_index)
+LEFT JOIN audited_match a USING (run_id, repo, path, stage_index)
+LEFT JOIN audited ai ON ai.ref = a.ref
+LEFT JOIN (SELECT run_id, repo, path, stage_index, min(image) AS image FROM built_match GROUP BY ALL) o
+       USING (run_id, repo, path, stage_index)
+LEFT JOIN built bo ON bo.image = o.image AND a.ref IS NULL;
