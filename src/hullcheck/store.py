@@ -180,6 +180,20 @@ class Store:
             picks = ", ".join(f"unnest(${i + 1}::{t}[])" for i, (_, t) in enumerate(columns))
             self._con.execute(f"INSERT INTO {name} SELECT {picks}", [[r[k] for r in rows] for k in range(len(columns))])
 
+    def scoped_copy(self, view: str, scope: str, keys: Sequence[str]) -> None:
+        """A connection-local table named like the public `view`, holding its rows whose `keys` are in the
+        table `scope`: unqualified names resolve to it first, so later queries (and views built on
+        `view`) read the small copy, computed once, instead of the view over every run."""
+        if not all(_IDENT.match(x) for x in (view, scope, *keys)):
+            raise ValueError(f"unsafe identifier in {view}/{scope}/{keys}")  # identifiers come from code only
+        db = self._con.execute("SELECT current_database()").fetchone()
+        catalog = str(db[0]).replace('"', '""') if db else "memory"
+        on = ", ".join(keys)
+        self._con.execute(
+            f'CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM "{catalog}".main.{view} '
+            f"SEMI JOIN (SELECT DISTINCT {on} FROM {scope}) USING ({on})"
+        )
+
     def ad_hoc(self, sql: str) -> Result:
         """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store); errors are DuckDB's."""
         cur = self._con.execute(sql)

@@ -143,6 +143,7 @@ def evaluate_run(
         setup()
         subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
         setup()
+        scope_views(store)
         used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
         book = WaiverBook(cfg.waivers, pragmas, today)
         by_id = {s.subject_id: s for s in subjects}
@@ -156,6 +157,7 @@ def evaluate_run(
                 ev.errors.append(ErrorRow(policy.id, _words(e)))
                 store.restart()
                 setup()
+                scope_views(store)
                 continue
             ev.policies += 1
             shown = {s.key: _params_json(policy, s, effective[s.key]) for s in used}
@@ -180,6 +182,34 @@ def evaluate_run(
         done = [ev.policies, ev.subjects, len(ev.findings), len(ev.errors), int(ev.seconds * 1000), eid]
         store.execute("finish_evaluation", done)
     return ev
+
+
+# The fact views a policy reads, copied once per evaluation with only the rows of the subjects in effect
+# (same names, same columns), in dependency order: `stage_bases` is built on the copy of `dockerfile_stages`.
+GIT_SCOPED = (
+    "repo_files",
+    "dockerfiles",
+    "dockerfile_stages",
+    "dockerfile_instructions",
+    "dockerfile_packages",
+    "dockerfile_vars",
+    "dockerfile_copies",
+    "compose_projects",
+    "compose_services",
+    "repo_signals",
+)
+IMAGE_SCOPED = ("image_manifests", "image_layers", "image_history", "image_lineage", "image_files_summary")
+
+
+def scope_views(store: Store) -> None:
+    """Each policy's SQL then plans and runs against small flat tables instead of the views over every run:
+    the catalog costs one pass over the history, not one per policy."""
+    store.execute("eval_scopes")
+    for view in GIT_SCOPED:
+        store.scoped_copy(view, "scope_git", ("run_id", "repo"))
+    for view in IMAGE_SCOPED:
+        store.scoped_copy(view, "scope_images", ("run_id", "registry", "repository", "tag"))
+    store.scoped_copy("stage_bases", "scope_git", ("run_id", "repo"))
 
 
 def _words(e: Exception) -> str:
