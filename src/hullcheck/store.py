@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
+from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import duckdb
 from hullcheck.assets import read_sql, sql_dir
 from hullcheck.columns import is_stored
 from hullcheck.errors import DatabaseLocked, DatabaseMissing, StoreError
-from hullcheck.store_values import Cleaner, Repairs, table_cleaners
+from hullcheck.store_values import Cleaner, Repairs, clean_column, table_cleaners
 
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -217,7 +218,7 @@ class Store:
         statements as the parameter limit allows (a statement per group would cost a round trip each)."""
         columns: list[str] | None = None
         row_fields: list[str] = []
-        values: list[tuple[Any, ...]] = []
+        cols: list[list[Any]] = []
         for constants, rows in groups:
             if not rows:
                 continue
@@ -226,24 +227,30 @@ class Store:
                     raise TypeError(f"rows for {table} must be dataclass instances")
                 row_fields = [f.name for f in fields(rows[0]) if is_stored(f.metadata)]
                 columns = [*constants, *row_fields]
-            head = tuple(constants.values())
-            get = attrgetter(*row_fields) if len(row_fields) > 1 else (lambda r, f=row_fields[0]: (getattr(r, f),))
-            values.extend((*head, *(v if type(v) in _PLAIN else _value(v) for v in get(r))) for r in rows)
+                cols = [[] for _ in columns]
+            for k, v in enumerate(constants.values()):
+                cols[k].extend(repeat(v, len(rows)))
+            base = len(constants)
+            for j, f in enumerate(row_fields):
+                cols[base + j].extend(map(attrgetter(f), rows))
         if columns is None:
             return 0
         if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
             raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code only
-        values = self._clean(table, columns, values)
+        for k, col in enumerate(cols):
+            if any(type(v) not in _PLAIN for v in col):
+                cols[k] = [v if type(v) in _PLAIN else _value(v) for v in col]
+        self._clean(table, columns, cols)
         # Column-wise: one list per column, unnested by DuckDB in C (a parameter per value, as in a
         # multi-row VALUES, costs ~10x more to bind). Lists are cast to the column's own type.
         types = self._types(table)
         quoted = ", ".join(f'"{c}"' for c in columns)
         picks = ", ".join(f"unnest(${i + 1}::{types[c]}[])" for i, c in enumerate(columns))
         head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT {picks}"
-        for i in range(0, len(values), _CHUNK_ROWS):
-            chunk = values[i : i + _CHUNK_ROWS]
-            self._con.execute(head_sql, [[row[k] for row in chunk] for k in range(len(columns))])
-        return len(values)
+        total = len(cols[0])
+        for i in range(0, total, _CHUNK_ROWS):
+            self._con.execute(head_sql, [col[i : i + _CHUNK_ROWS] for col in cols])
+        return total
 
     def _types(self, table: str) -> dict[str, str]:
         if table not in self._column_types:
@@ -251,21 +258,15 @@ class Store:
             self._column_types[table] = {n: str(t) for n, t in zip(rel.columns, rel.dtypes, strict=True)}
         return self._column_types[table]
 
-    def _clean(self, table: str, columns: list[str], values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Values made storable (valid text, numbers in range): one bad value never fails a batch."""
+    def _clean(self, table: str, columns: list[str], cols: list[list[Any]]) -> None:
+        """Values made storable in place (valid text, numbers in range): one bad value never fails a batch."""
         if table not in self._cleaners:
             self._cleaners[table] = table_cleaners(self._con, table, self.repairs)
         by_column = self._cleaners[table]
-        fns = [(i, by_column[c]) for i, c in enumerate(columns) if c in by_column]
-        if not fns:
-            return values
-        out = []
-        for row in values:
-            cleaned = list(row)
-            for i, fn in fns:
-                cleaned[i] = fn(cleaned[i])
-            out.append(tuple(cleaned))
-        return out
+        for k, name in enumerate(columns):
+            fn = by_column.get(name)
+            if fn is not None:
+                cols[k] = clean_column(fn, cols[k])
 
     def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
         """DELETE the rows whose `column` is one of `values` (facts about to be written again)."""

@@ -110,7 +110,7 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
             return None
 
         def items(v: Any) -> Any:
-            return [inner(x) for x in v] if isinstance(v, list) else v
+            return clean_column(inner, v) if isinstance(v, list) else v
 
         return items
     if kind == "struct":
@@ -131,25 +131,55 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
 _MEMO_SIZE = 50_000
 
 
-def _memoized(fn: Callable[[str], tuple[str, Counter[str]]], repairs: Repairs) -> Cleaner:
-    """`fn` over strings, remembered: stored text repeats a lot (team names, situations, the parameter
-    JSON of every finding of a policy), and the redaction screen is the writer's main cost. Each
-    value repaired still counts once per row in `repairs`."""
-    memo: dict[str, tuple[str, Counter[str]]] = {}
+class _Memoized:
+    """A string cleaner that remembers: stored text repeats a lot (team names, situations, the parameter
+    JSON of every finding of a policy), and the redaction screen is the writer's main cost. Each value
+    repaired still counts once per row in `repairs`."""
 
-    def clean(v: Any) -> Any:
-        if not isinstance(v, str):
+    def __init__(self, fn: Callable[[str], tuple[str, Counter[str]]], repairs: Repairs) -> None:
+        self.fn, self.repairs = fn, repairs
+        self.memo: dict[str, tuple[str, Counter[str]]] = {}
+
+    def __call__(self, v: Any) -> Any:
+        if v.__class__ is not str:
             return v
-        hit = memo.get(v)
+        hit = self.memo.get(v)
         if hit is None:
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
-            hit = memo[v] = fn(v)
+            if len(self.memo) >= _MEMO_SIZE:
+                self.memo.clear()
+            hit = self.memo[v] = self.fn(v)
         if hit[1]:
-            repairs.update(hit[1])
+            self.repairs.update(hit[1])
         return hit[0]
 
-    return clean
+    def column(self, values: list[Any]) -> list[Any]:
+        memo, fn, repairs = self.memo, self.fn, self.repairs
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        out = []
+        append = out.append
+        for v in values:
+            if v.__class__ is not str:
+                append(v)
+                continue
+            hit = memo.get(v)
+            if hit is None:
+                hit = memo[v] = fn(v)
+            if hit[1]:
+                repairs.update(hit[1])
+            append(hit[0])
+        return out
+
+
+def _memoized(fn: Callable[[str], tuple[str, Counter[str]]], repairs: Repairs) -> Cleaner:
+    return _Memoized(fn, repairs)
+
+
+def clean_column(fn: Cleaner, values: list[Any]) -> list[Any]:
+    """`fn` over a column of values (a memoized text cleaner does the whole column in one loop)."""
+    if isinstance(fn, _Memoized):
+        return fn.column(values)
+    return [fn(v) for v in values]
 
 
 def _leaves(doc: Any, where: str, repairs: Repairs) -> Any:
