@@ -24,6 +24,19 @@ def test_env_variables_expanding_into_each_other_are_refused_not_expanded() -> N
     assert project.project.error is not None and "expands to more than" in project.project.error
 
 
+def test_many_values_multiplying_a_variable_are_refused_as_a_whole() -> None:
+    # Each value stays under the per-value cap (50 KB); together they would be 1 GB.
+    env = "A=" + "a" * 10_000 + "\n"
+    values = "".join(f"      V{i}: ${{A}}${{A}}${{A}}${{A}}${{A}}\n" for i in range(20_000))
+    compose = "services:\n  app:\n    image: alpine\n    environment:\n" + values
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": compose.encode(), ".env": env.encode()})
+    assert time.process_time() - started < 10
+    (project,) = rows.compose
+    assert project.project.error is not None and "interpolation adds more than" in project.project.error
+    assert project.project.error.startswith("compose.yaml: ")
+
+
 def test_redaction_is_linear_on_long_hyphenated_lines() -> None:
     line = "x-" * 50_000 + "API_TOKEN=hcCANARYredact"
     started = time.process_time()

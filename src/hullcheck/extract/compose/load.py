@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hullcheck.errors import ExtractError
-from hullcheck.extract.compose.interpolate import InterpolationError, interpolate_tree, parse_dotenv
+from hullcheck.extract.compose.interpolate import ExpansionBudget, InterpolationError, interpolate_tree, parse_dotenv
 from hullcheck.extract.compose.merge import merge_mapping, rebase_service, repo_path, strip_tags
 from hullcheck.extract.compose.rows import ComposeFacts, ComposeProjectRow
 from hullcheck.extract.compose.services import MissingEnvFile, implicit_dependencies, service_row
@@ -49,6 +49,7 @@ class _Loader:
         self.warnings: list[str] = []
         self.included: list[str] = []
         self.loaded = 0
+        self.budget = ExpansionBudget()  # one for the whole project: its files multiply together
 
     def env_from(self, path: str, base: dict[str, str] | None = None) -> dict[str, str] | None:
         data = self.read(path)
@@ -71,7 +72,9 @@ class _Loader:
         # `PLAIN: ${DB_PASSWORD}`): secret-looking variables interpolate as the marker.
         visible = {k: (MARKER if looks_secret(k, v) else v) for k, v in env.items()}
         try:
-            doc = interpolate_tree({k: v for k, v in doc.items() if not str(k).startswith("x-")}, visible, unset)
+            doc = interpolate_tree(
+                {k: v for k, v in doc.items() if not str(k).startswith("x-")}, visible, unset, self.budget
+            )
         except InterpolationError as e:
             raise ComposeError(f"{path}: {e}") from None
         for name in sorted(unset):
