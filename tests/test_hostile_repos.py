@@ -37,6 +37,16 @@ def test_many_values_multiplying_a_variable_are_refused_as_a_whole() -> None:
     assert project.project.error.startswith("compose.yaml: ")
 
 
+def test_compose_file_in_dotenv_pointing_outside_is_an_error_row_and_never_read() -> None:
+    for target in ("/etc/hostile/compose.yaml", "../../outside/compose.yaml"):
+        rows = extract_files({"deploy/.env": f'COMPOSE_FILE="{target}"\n'.encode()})
+        (project,) = rows.compose  # a .env alone makes the directory a project
+        assert project.project.project_dir == "deploy" and project.project.error is not None
+        assert "points outside the repository" in project.project.error, project.project.error
+    rows = extract_files({"compose.yaml": b"include: [../x.yaml]\nservices:\n  a:\n    image: alpine\n"})
+    assert "../x.yaml: points outside the repository" in str(rows.compose[0].project.error)
+
+
 def test_redaction_is_linear_on_long_hyphenated_lines() -> None:
     line = "x-" * 50_000 + "API_TOKEN=hcCANARYredact"
     started = time.process_time()

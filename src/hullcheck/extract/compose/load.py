@@ -59,6 +59,8 @@ class _Loader:
         self.loaded += 1
         if self.loaded > MAX_FILES:
             raise ComposeError(f"more than {MAX_FILES} files loaded: an include or extends cycle?")
+        if _outside(path):  # never asked of `read`: the path is not the repository's to give
+            raise ComposeError(f"{path}: points outside the repository; not read")
         data = self.read(str(path))
         if data is None:
             raise ComposeError(f"{path}: file not found")
@@ -197,6 +199,9 @@ def load_compose_project(
         if files is None and env.get("COMPOSE_FILE"):
             sep = env.get("COMPOSE_PATH_SEPARATOR", ":")
             files = [str(repo_path(project_dir, f)) for f in env["COMPOSE_FILE"].split(sep) if f]
+            for f in files:
+                if _outside(f):
+                    raise ComposeError(f"COMPOSE_FILE in {env_path}: {f} points outside the repository; not read")
         files = files if files is not None else default_files(read, project_dir)
         if not files:
             raise ComposeError(
@@ -230,6 +235,12 @@ def load_compose_project(
         row.error = f"cannot load the project: a value has an unexpected type or form ({type(e).__name__})"
     row.warnings = loader.warnings
     return ComposeFacts(project=row)
+
+
+def _outside(path: str) -> bool:
+    """A path as `repo_path` leaves it that names no file of the repository: absolute, ~ or climbing out."""
+    p = str(path)
+    return p.startswith(("/", "~")) or "://" in p or p == ".." or p.startswith("../")
 
 
 def _key_text(key: object) -> str:
