@@ -138,7 +138,12 @@ def load_yaml(data: bytes, name: str) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ComposeYamlError(f"{name}: not UTF-8 text (byte {e.start})") from None
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here already
+    except yaml.reader.ReaderError as e:
+        raise ComposeYamlError(
+            f"{name}: invalid YAML: character U+{e.character:04X} at position {e.position} is not allowed in YAML"
+        ) from None
     try:
         node = loader.get_single_node()
         if node is None:
