@@ -47,6 +47,34 @@ def test_compose_file_in_dotenv_pointing_outside_is_an_error_row_and_never_read(
     assert "../x.yaml: points outside the repository" in str(rows.compose[0].project.error)
 
 
+def test_defaults_nested_thousands_deep_are_refused_in_words() -> None:
+    nested = "${U:-" * 5000 + "alpine" + "}" * 5000
+    started = time.process_time()
+    rows = extract_files(
+        {
+            "Dockerfile": f"FROM {nested}\n".encode(),
+            "compose.yaml": f"services:\n  app:\n    image: {nested}\n".encode(),
+            "sub/compose.yaml": b"services:\n  app:\n    image: alpine\n",
+            "sub/.env": ("X=" + "${U:-" * 10_000 + "x" + "}" * 10_000 + "\n").encode(),
+        }
+    )
+    assert time.process_time() - started < 2
+    (dockerfile,) = rows.dockerfiles.values()
+    assert dockerfile.file.parse_error == "line 1: variables nested more than 64 levels deep (${A:-${B:-…}}): refused"
+    errors = {c.project.project_dir: c.project.error for c in rows.compose}
+    assert errors == {
+        "": "compose.yaml: variables nested more than 64 levels deep (${A:-${B:-…}}): refused",
+        "sub": ".env variable X: variables nested more than 64 levels deep (${A:-${B:-…}}): refused",
+    }
+
+
+def test_an_unterminated_quoted_dotenv_value_is_read_in_linear_time() -> None:
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": b"services:\n  a:\n    image: x\n", ".env": b'A="' + b"line\n" * 150_000})
+    assert time.process_time() - started < 1  # 3.7 s when the whole value was searched again at each line
+    assert rows.compose[0].project.error is None
+
+
 def test_redaction_is_linear_on_long_hyphenated_lines() -> None:
     line = "x-" * 50_000 + "API_TOKEN=hcCANARYredact"
     started = time.process_time()

@@ -21,6 +21,9 @@ MAX_VALUE = 1024 * 1024
 # values under MAX_VALUE each multiply just as well (20,000 values of 5 x `${A}` with a 10 KB A
 # would be 1 GB). Files are capped in size already, so only growth is counted.
 MAX_GROWTH = 4 * 1024 * 1024
+# Defaults nested in defaults (`${A:-${B:-…}}`) past this depth are refused: each level rescans the
+# rest of the value (quadratic), and 10,000 levels overflowed Python's stack. Real files nest two or three.
+MAX_NESTING = 64
 
 
 class InterpolationError(ExtractError):
@@ -43,8 +46,12 @@ class ExpansionBudget:
             )
 
 
-def interpolate(text: str, env: Mapping[str, str], unset: set[str], budget: ExpansionBudget | None = None) -> str:
+def interpolate(
+    text: str, env: Mapping[str, str], unset: set[str], budget: ExpansionBudget | None = None, depth: int = 0
+) -> str:
     """`text` with its variables substituted; the growth is charged to `budget` when given."""
+    if depth > MAX_NESTING:
+        raise InterpolationError(f"variables nested more than {MAX_NESTING} levels deep (${{A:-${{B:-…}}}}): refused")
     if "$" not in text:
         return text
     out: list[str] = []
@@ -66,7 +73,7 @@ def interpolate(text: str, env: Mapping[str, str], unset: set[str], budget: Expa
             end = _closing(text, i + 2)
             if end < 0:
                 raise InterpolationError("invalid interpolation format: unclosed ${")
-            piece = _braced(text[i + 2 : end], env, unset, text)
+            piece = _braced(text[i + 2 : end], env, unset, depth)
             i = end + 1
         elif m := _NAME.match(text, i + 1):
             name = m.group()
@@ -101,7 +108,7 @@ def _closing(text: str, start: int) -> int:
     return -1
 
 
-def _braced(body: str, env: Mapping[str, str], unset: set[str], whole: str) -> str:
+def _braced(body: str, env: Mapping[str, str], unset: set[str], depth: int) -> str:
     m = _NAME.match(body)
     if not m:
         raise InterpolationError("invalid interpolation format: ${ is not followed by a variable name")
@@ -119,11 +126,11 @@ def _braced(body: str, env: Mapping[str, str], unset: set[str], whole: str) -> s
         raise InterpolationError(f"invalid interpolation format in ${{{name}…}}: unknown operator")
     present = value is not None and (value != "" or ":" not in op)
     if op in (":-", "-"):
-        return value if present and value is not None else interpolate(arg, env, unset)
+        return value if present and value is not None else interpolate(arg, env, unset, depth=depth + 1)
     if op in (":+", "+"):
-        return interpolate(arg, env, unset) if present else ""
+        return interpolate(arg, env, unset, depth=depth + 1) if present else ""
     if not present:
-        reason = interpolate(arg, env, unset) or ("is missing a value" if ":" in op else "is not set")
+        reason = interpolate(arg, env, unset, depth=depth + 1) or ("is missing a value" if ":" in op else "is not set")
         raise InterpolationError(
             f"required variable {name} {reason}" if not arg else f"required variable {name}: {reason}"
         )
@@ -168,9 +175,11 @@ def parse_dotenv(data: bytes, base: Mapping[str, str] | None = None) -> dict[str
         if raw[:1] in ("'", '"'):
             quote = raw[0]
             body = raw[1:]
-            while quote not in body and i < len(lines):  # multi-line quoted value
-                body += "\n" + lines[i]
+            parts = [body]  # a multi-line quoted value: only each new line is searched for the quote
+            while quote not in parts[-1] and i < len(lines):
+                parts.append(lines[i])
                 i += 1
+            body = "\n".join(parts)
             value = body[: body.rfind(quote)] if quote in body else body
             if quote == '"':
                 value = value.replace("\\n", "\n").replace('\\"', '"')
