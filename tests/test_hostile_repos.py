@@ -75,6 +75,14 @@ def test_an_unterminated_quoted_dotenv_value_is_read_in_linear_time() -> None:
     assert rows.compose[0].project.error is None
 
 
+def test_a_compose_file_of_30000_services_loads_in_a_few_seconds() -> None:
+    compose = "services:\n" + "".join(f"  s{i}:\n    image: alpine\n" for i in range(30_000))
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": compose.encode()})
+    assert time.process_time() - started < 2.8  # 3.8 s with PyYAML's pure-Python parser, 1.6 s with libyaml's
+    assert rows.compose[0].project.service_count == 30_000
+
+
 def test_redaction_is_linear_on_long_hyphenated_lines() -> None:
     line = "x-" * 50_000 + "API_TOKEN=hcCANARYredact"
     started = time.process_time()
