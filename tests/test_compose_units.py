@@ -209,3 +209,35 @@ def test_secret_values_are_redacted_and_env_files_read() -> None:
     env = {e.key: (e.value, e.redacted) for e in _svc(facts, "s").environment}
     assert env == {"API_TOKEN": ("<redacted>", True), "PLAIN": ("ok", False), "DB_PASSWORD": ("<redacted>", True)}
     assert "hunter2" not in repr(facts) and "abc123" not in repr(facts)
+
+
+SERVICE = "services:\n  app:\n    image: alpine\n"
+
+
+@pytest.mark.parametrize(
+    ("compose", "error"),
+    [
+        (SERVICE + "    ports: [{target: .nan}]\n", "services.app.ports must be a list of ports"),
+        (SERVICE + "    ports: 8080\n", "services.app.ports must be a list of ports"),
+        (
+            SERVICE + "    deploy: {resources: {limits: {memory: 1e400}}}\n",
+            "services.app.deploy.resources.limits.memory",
+        ),
+        (SERVICE + "    deploy: {resources: {limits: {cpus: {a: 1}}}}\n", "limits.cpus must be a finite number"),
+        (SERVICE + "    deploy: {resources: {limits: {cpus: .inf}}}\n", "limits.cpus must be a finite number"),
+        (SERVICE + "    deploy: [1]\n", "services.app.deploy must be a mapping"),
+        (SERVICE + "    cap_add: 5\n", "services.app.cap_add must be a list"),
+        (SERVICE + "    extends: [1]\n", "services.app.extends must be a service name or a mapping"),
+        (SERVICE + "    extends: {service: [x]}\n", "services.app.extends: service and file must be strings"),
+        ("include: 5\n" + SERVICE, "include must be a list"),
+        ("include: [1]\n" + SERVICE, "an include entry must be a path or a mapping"),
+        ("include: [{path: [1]}]\n" + SERVICE, "include path must be a path or a list of paths"),
+        ("include: [{path: a.yaml, env_file: {x: 1}}]\n" + SERVICE, "include env_file must be a path"),
+        (SERVICE + "secrets: [1]\n", "secrets must be a mapping"),
+        ("services:\n  app:\n    image: x\x85\ufffe\n", "invalid YAML: character U+FFFE at position"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_an_error_naming_the_field(compose: str, error: str) -> None:
+    facts = load_compose_project(lambda p: compose.encode() if p == "compose.yaml" else None, "", None)
+    assert facts.project.error is not None and error in facts.project.error, facts.project.error
+    assert "unexpected type or form" not in facts.project.error

@@ -42,3 +42,28 @@ def test_a_command_transport_in_the_config_is_a_failed_row(org: Org, tmp_path: P
     assert summary.status == "partial" and not marker.exists()
     error = org.scalar("SELECT error FROM latest_repo_snapshots WHERE repo = 'evil'")
     assert isinstance(error, str) and "ext::" in error, error  # read as a (missing) path, never run
+
+
+def test_the_askpass_script_is_written_safely_by_many_crawl_threads_at_once(tmp_path: Path) -> None:
+    # Credentialed URLs crawled in parallel all need the script; a shared temporary name made the
+    # second writer fail (FileNotFoundError) and its repository an "internal error".
+    import threading
+
+    def write(mirrors: GitMirrors, start: threading.Barrier, errors: list[BaseException]) -> None:
+        start.wait()
+        try:
+            mirrors._askpass()
+        except BaseException as e:
+            errors.append(e)
+
+    for attempt in range(20):
+        mirrors, start, errors = GitMirrors(tmp_path / f"cache{attempt}"), threading.Barrier(8), []
+        threads = [threading.Thread(target=write, args=(mirrors, start, errors)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        script = tmp_path / f"cache{attempt}" / "git" / "askpass.sh"
+        assert script.read_text().startswith("#!/bin/sh") and script.stat().st_mode & 0o700 == 0o700
+        assert [p.name for p in script.parent.iterdir()] == ["askpass.sh"]  # no temporary left behind

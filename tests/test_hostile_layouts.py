@@ -161,3 +161,24 @@ def test_a_layer_far_beyond_its_compressed_size_is_a_bomb_and_stops_early() -> N
     with pytest.raises(LayerTooLarge, match="looks like a decompression bomb"):
         scan_layer([blob], "application/vnd.oci.image.layer.v1.tar+gzip", "sha256:b",
                    ScanLimits(max_ratio=100, ratio_after=1024 * 1024))  # fmt: skip
+
+
+def test_a_layer_shared_by_a_thousand_images_is_read_back_once(tmp_path: Path) -> None:
+    from support.oci.builder import Image, Layer
+    from support.oci.layouts import write_oci_layout
+
+    from hullcheck.extract.image.layer_scan import LayerScan
+
+    base = Layer({"etc/os-release": b"ID=test"})
+    images = {f"app:{i}": Image([base], {"Env": [f"N={i}"]}) for i in range(1000)}  # 1,000 manifests, one layer
+    write_oci_layout(tmp_path / "many", images)
+    loads: list[str] = []
+
+    def scanned_earlier(digest: str) -> LayerScan:  # the layer was scanned by an earlier source of the run
+        loads.append(digest)
+        return LayerScan(digest, 10, [])
+
+    spec = LayoutSpec(tmp_path / "many", LayoutSource(path=str(tmp_path / "many"), layer_scan=True))
+    result = crawl_layout(spec, KnownImages(set(), layer_loader=scanned_earlier))
+    assert len(result.summaries) == 1000
+    assert len(loads) == 1, len(loads)  # read back (from the database) once per image before: 11,000 reads

@@ -24,6 +24,72 @@ def test_env_variables_expanding_into_each_other_are_refused_not_expanded() -> N
     assert project.project.error is not None and "expands to more than" in project.project.error
 
 
+def test_many_values_multiplying_a_variable_are_refused_as_a_whole() -> None:
+    # Each value stays under the per-value cap (50 KB); together they would be 1 GB.
+    env = "A=" + "a" * 10_000 + "\n"
+    values = "".join(f"      V{i}: ${{A}}${{A}}${{A}}${{A}}${{A}}\n" for i in range(20_000))
+    compose = "services:\n  app:\n    image: alpine\n    environment:\n" + values
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": compose.encode(), ".env": env.encode()})
+    assert time.process_time() - started < 10
+    (project,) = rows.compose
+    assert project.project.error is not None and "interpolation adds more than" in project.project.error
+    assert project.project.error.startswith("compose.yaml: ")
+
+
+def test_compose_file_in_dotenv_pointing_outside_is_an_error_row_and_never_read() -> None:
+    for target in ("/etc/hostile/compose.yaml", "../../outside/compose.yaml"):
+        rows = extract_files({"deploy/.env": f'COMPOSE_FILE="{target}"\n'.encode()})
+        (project,) = rows.compose  # a .env alone makes the directory a project
+        assert project.project.project_dir == "deploy" and project.project.error is not None
+        assert "points outside the repository" in project.project.error, project.project.error
+    rows = extract_files({"compose.yaml": b"include: [../x.yaml]\nservices:\n  a:\n    image: alpine\n"})
+    assert "../x.yaml: points outside the repository" in str(rows.compose[0].project.error)
+
+
+def test_defaults_nested_thousands_deep_are_refused_in_words() -> None:
+    nested = "${U:-" * 5000 + "alpine" + "}" * 5000
+    started = time.process_time()
+    rows = extract_files(
+        {
+            "Dockerfile": f"FROM {nested}\n".encode(),
+            "compose.yaml": f"services:\n  app:\n    image: {nested}\n".encode(),
+            "sub/compose.yaml": b"services:\n  app:\n    image: alpine\n",
+            "sub/.env": ("X=" + "${U:-" * 10_000 + "x" + "}" * 10_000 + "\n").encode(),
+        }
+    )
+    assert time.process_time() - started < 2
+    (dockerfile,) = rows.dockerfiles.values()
+    assert dockerfile.file.parse_error == "line 1: variables nested more than 64 levels deep (${A:-${B:-…}}): refused"
+    errors = {c.project.project_dir: c.project.error for c in rows.compose}
+    assert errors == {
+        "": "compose.yaml: variables nested more than 64 levels deep (${A:-${B:-…}}): refused",
+        "sub": ".env variable X: variables nested more than 64 levels deep (${A:-${B:-…}}): refused",
+    }
+
+
+def test_an_unterminated_quoted_dotenv_value_is_read_in_linear_time() -> None:
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": b"services:\n  a:\n    image: x\n", ".env": b'A="' + b"line\n" * 150_000})
+    assert time.process_time() - started < 1  # 3.7 s when the whole value was searched again at each line
+    assert rows.compose[0].project.error is None
+
+
+def test_a_compose_file_of_30000_services_loads_in_a_few_seconds() -> None:
+    compose = "services:\n" + "".join(f"  s{i}:\n    image: alpine\n" for i in range(30_000))
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": compose.encode()})
+    assert time.process_time() - started < 2.8  # 3.8 s with PyYAML's pure-Python parser, 1.6 s with libyaml's
+    assert rows.compose[0].project.service_count == 30_000
+
+
+def test_a_flow_sequence_nested_100000_deep_is_refused_at_once() -> None:
+    started = time.process_time()
+    rows = extract_files({"compose.yaml": ("services: " + "[" * 100_000 + "]" * 100_000 + "\n").encode()})
+    assert time.process_time() - started < 1  # 2.8 s with PyYAML's parser, 40 s more when it was a fallback
+    assert "nesting depth" in str(rows.compose[0].project.error), rows.compose[0].project.error
+
+
 def test_redaction_is_linear_on_long_hyphenated_lines() -> None:
     line = "x-" * 50_000 + "API_TOKEN=hcCANARYredact"
     started = time.process_time()

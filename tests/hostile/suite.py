@@ -18,6 +18,7 @@ Settings come from the environment (see `Settings.from_env`).
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import time
 from collections import Counter, defaultdict
@@ -33,15 +34,21 @@ from hostile import checks, scan
 from hostile.checks import CATEGORIES, CRASH, LEAK, NOTE, RSS, Problem
 from hostile.corpus import Corpus, build_corpus, make_view
 from hostile.markers import OpenWatch
-from hostile.model import FAMILIES, Case, all_defs, select
+from hostile.model import FAMILIES, Case, CaseDef, all_defs, select
 from hostile.reference import Reference, build_reference
 from hostile.runner import RunResult, run_audit
+
+# Left out of the default run (the full corpus, `-m hostile`, has them): cases whose first audit is
+# dominated by a dependency's quadratic parser, not by anything hullcheck does. BuildKit's heredoc
+# reader (the `dockerfile` package, Go) takes 20 s of CPU on a 900 KB heredoc body, holding the GIL.
+CI_SKIP = "dockerfiles/heredoc-900k"
 
 
 @dataclass
 class Settings:
     families: str | None = None
     cases: str | None = None
+    skip: str | None = None  # fnmatch globs on case ids left out (comma-separated)
     triage: bool = True
     reference: bool = True
     # Limits per run: CPU seconds (the real one: it does not grow on a busy machine), and wall seconds.
@@ -55,11 +62,13 @@ class Settings:
     rss_ratio: float = 1.5
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, skip: str | None = None) -> Settings:
+        """`skip`: the globs left out unless HOSTILE_SKIP says otherwise (`HOSTILE_SKIP=` leaves none out)."""
         env = os.environ.get
         return cls(
             families=env("HOSTILE_FAMILIES") or None,  # e.g. "secrets,odd_names"
             cases=env("HOSTILE_CASES") or None,  # e.g. "secrets/compose-*,layers/gzip-*"
+            skip=env("HOSTILE_SKIP", skip or "") or None,
             triage=env("HOSTILE_TRIAGE", "1") != "0",
             reference=env("HOSTILE_REFERENCE", "1") != "0",
             cpu_limit=float(env("HOSTILE_CPU_LIMIT", "300")),
@@ -68,6 +77,11 @@ class Settings:
             triage_cpu_limit=float(env("HOSTILE_TRIAGE_CPU_LIMIT", "45")),
             rss_cap_mb=int(env("HOSTILE_RSS_CAP_MB", "2048")),
         )
+
+    def selected(self) -> list[CaseDef]:
+        defs = select(all_defs(), self.families, self.cases)
+        skipped = [g.strip() for g in (self.skip or "").split(",") if g.strip()]
+        return [d for d in defs if not any(fnmatch.fnmatch(d.id, g) for g in skipped)]
 
 
 @dataclass
@@ -113,7 +127,7 @@ class Suite:
 
     # -- setup ------------------------------------------------------------------------------------
     def build(self) -> None:
-        defs = select(all_defs(), self.settings.families, self.settings.cases)
+        defs = self.settings.selected()
         home = Path(os.environ.get("HOME", str(self.tmp / "home")))
         self.corpus: Corpus = build_corpus(self.tmp / "corpus", defs, home)
         self.timings["build corpus"] = self.corpus.build_seconds

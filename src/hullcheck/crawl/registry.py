@@ -20,7 +20,7 @@ from hullcheck.crawl.known import KnownImages
 from hullcheck.crawl.pool import map_unordered
 from hullcheck.crawl.rows import ImageResult, TagRow
 from hullcheck.errors import HullcheckError, Interrupted, RegistryError, RegistryNotFound
-from hullcheck.extract.image.layer_scan import LayerScanError, ScanLimits, scan_layer, summarize
+from hullcheck.extract.image.layer_scan import LayerScan, LayerScanError, ScanLimits, scan_layer, summarize
 from hullcheck.extract.image.manifest import (
     MANIFEST_MEDIA_TYPES,
     IndexChild,
@@ -156,6 +156,9 @@ class _Crawl:
     ) -> None:
         self.source, self.options, self.stop = source, options, stop
         self.layer_loader = known.layer_loader
+        # Layers scanned on earlier nights (or by an earlier source), once read back: images share layers,
+        # and a layout of 1,000 images on one base layer read that layer's file rows back 1,000 times.
+        self.loaded: dict[str, LayerScan] = {}
         self.seen_tags = seen_tags
         self.unsummarized = set(known.unsummarized)
         self.rescanned: set[str] = set()
@@ -297,8 +300,12 @@ class _Crawl:
         scans = []
         for layer in facts.layers:
             with self.lock:
-                scan = self.result.layer_scans.get(layer.digest)
-            scan = scan or (self.layer_loader(layer.digest) if self.layer_loader else None)
+                scan = self.result.layer_scans.get(layer.digest) or self.loaded.get(layer.digest)
+            if scan is None and self.layer_loader is not None:
+                scan = self.layer_loader(layer.digest)
+                if scan is not None:
+                    with self.lock:
+                        self.loaded[layer.digest] = scan
             if scan is None:
                 with self.lock:
                     if self.result.scanned_bytes + (layer.size or 0) > self.options.layer_scan_budget_bytes:

@@ -14,6 +14,7 @@ turns `{"Dockerfile": b"..."}` into exactly the rows an audit of those files wou
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -250,9 +251,9 @@ def extract_commit(
         )
 
     compose_paths = [r.path for r in rows.files if r.kind == FileKind.COMPOSE and r.skipped_reason is None]
-    if compose_paths:
-        env_paths = [r.path for r in rows.files if r.kind == FileKind.ENV and r.skipped_reason is None]
-
+    env_paths = [r.path for r in rows.files if r.kind == FileKind.ENV and r.skipped_reason is None]
+    # A `.env` can make a project by itself (COMPOSE_FILE naming files anywhere, even outside the repository).
+    if compose_paths or any(posixpath.basename(p) == ".env" for p in env_paths):
         followed = {f.path: f.blob for f in plan.files if f.blob is not None and f.mode == SYMLINK_MODE}
 
         def read_for_compose(path: str) -> bytes | None:

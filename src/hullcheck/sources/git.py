@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -176,13 +177,16 @@ class GitMirrors:
         script = self.cache_dir / "askpass.sh"
         if not script.exists():
             script.parent.mkdir(parents=True, exist_ok=True)
-            tmp = script.with_suffix(".tmp")
-            tmp.write_text(
-                '#!/bin/sh\ncase "$1" in\n  [Uu]sername*) printf "%s\\n" "$HULLCHECK_GIT_USERNAME" ;;\n'
-                '  *) printf "%s\\n" "$HULLCHECK_GIT_PASSWORD" ;;\nesac\n'
-            )
-            tmp.chmod(0o700)
-            tmp.rename(script)
+            # A temporary name of its own: crawl threads (or two audits sharing the cache) may write the
+            # script at once, and a shared `askpass.tmp` was renamed away under the second writer.
+            fd, name = tempfile.mkstemp(prefix="askpass.", suffix=".tmp", dir=script.parent)
+            with os.fdopen(fd, "w") as f:
+                f.write(
+                    '#!/bin/sh\ncase "$1" in\n  [Uu]sername*) printf "%s\\n" "$HULLCHECK_GIT_USERNAME" ;;\n'
+                    '  *) printf "%s\\n" "$HULLCHECK_GIT_PASSWORD" ;;\nesac\n'
+                )
+            os.chmod(name, 0o700)
+            os.replace(name, script)
         return script
 
     # -- remote -------------------------------------------------------------------

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from hullcheck.errors import ExtractError
-from hullcheck.extract.compose.interpolate import InterpolationError, interpolate_tree, parse_dotenv
+from hullcheck.extract.compose.interpolate import ExpansionBudget, InterpolationError, interpolate_tree, parse_dotenv
 from hullcheck.extract.compose.merge import merge_mapping, rebase_service, repo_path, strip_tags
-from hullcheck.extract.compose.rows import ComposeFacts, ComposeProjectRow
-from hullcheck.extract.compose.services import MissingEnvFile, implicit_dependencies, service_row
-from hullcheck.extract.compose.yaml_nodes import ComposeYamlError, load_yaml
+from hullcheck.extract.compose.rows import ComposeFacts, ComposeProjectRow, ComposeServiceRow
+from hullcheck.extract.compose.services import implicit_dependencies, service_row
+from hullcheck.extract.compose.yaml_nodes import load_yaml
 from hullcheck.redact import MARKER, looks_secret, redact_text
 
 Reader = Callable[[str], bytes | None]
@@ -49,6 +49,7 @@ class _Loader:
         self.warnings: list[str] = []
         self.included: list[str] = []
         self.loaded = 0
+        self.budget = ExpansionBudget()  # one for the whole project: its files multiply together
 
     def env_from(self, path: str, base: dict[str, str] | None = None) -> dict[str, str] | None:
         data = self.read(path)
@@ -58,6 +59,8 @@ class _Loader:
         self.loaded += 1
         if self.loaded > MAX_FILES:
             raise ComposeError(f"more than {MAX_FILES} files loaded: an include or extends cycle?")
+        if _outside(path):  # never asked of `read`: the path is not the repository's to give
+            raise ComposeError(f"{path}: points outside the repository; not read")
         data = self.read(str(path))
         if data is None:
             raise ComposeError(f"{path}: file not found")
@@ -71,7 +74,9 @@ class _Loader:
         # `PLAIN: ${DB_PASSWORD}`): secret-looking variables interpolate as the marker.
         visible = {k: (MARKER if looks_secret(k, v) else v) for k, v in env.items()}
         try:
-            doc = interpolate_tree({k: v for k, v in doc.items() if not str(k).startswith("x-")}, visible, unset)
+            doc = interpolate_tree(
+                {k: v for k, v in doc.items() if not str(k).startswith("x-")}, visible, unset, self.budget
+            )
         except InterpolationError as e:
             raise ComposeError(f"{path}: {e}") from None
         for name in sorted(unset):
@@ -88,33 +93,47 @@ class _Loader:
         services = doc.get("services") or {}
         if not isinstance(services, dict):
             raise ComposeError(f"{path}: services must be a mapping")
+        services = {_key_text(k): v for k, v in services.items()}  # `services: {1: …}` names a service "1"
         doc["services"] = {
             name: rebase_service(svc or {}, base_dir) if isinstance(svc, dict) else svc
             for name, svc in services.items()
         }
         for section in ("secrets", "configs"):
+            if not isinstance(doc.get(section) or {}, dict):
+                raise ComposeError(f"{path}: {section} must be a mapping")
             for item in (doc.get(section) or {}).values():
                 if isinstance(item, dict) and isinstance(item.get("file"), str):
                     item["file"] = repo_path(base_dir, item["file"])
         for name in list(doc["services"]):
             doc["services"][name] = self.extends(path, doc["services"], name, env, ())
-        for entry in doc.pop("include", None) or []:
+        includes = doc.pop("include", None) or []
+        if not isinstance(includes, list):
+            raise ComposeError(f"{path}: include must be a list")
+        for entry in includes:
             doc = self.include(path, base_dir, entry, env, (*chain, path), doc)
         return doc
 
     def include(
         self, parent: str, base_dir: str, entry: Any, env: dict[str, str], chain: tuple[str, ...], doc: dict[str, Any]
     ) -> dict[str, Any]:
-        spec = {"path": entry} if isinstance(entry, str) else dict(entry or {})
+        if not isinstance(entry, str | dict):
+            raise ComposeError(f"{parent}: an include entry must be a path or a mapping with a path")
+        spec = {"path": entry} if isinstance(entry, str) else dict(entry)
         paths = spec.get("path")
-        paths = [paths] if isinstance(paths, str) else list(paths or [])
+        paths = [paths] if isinstance(paths, str) else paths or []
         if not paths:
             raise ComposeError(f"{parent}: include entry without a path")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ComposeError(f"{parent}: include path must be a path or a list of paths")
+        if not isinstance(spec.get("project_directory") or "", str):
+            raise ComposeError(f"{parent}: include project_directory must be a path")
         files = [repo_path(base_dir, p) for p in paths]
         project = repo_path(base_dir, spec["project_directory"]) if spec.get("project_directory") else None
         project = project if project is not None else posixpath.dirname(files[0])
         env_files = spec.get("env_file")
-        env_files = [env_files] if isinstance(env_files, str) else list(env_files or [])
+        env_files = [env_files] if isinstance(env_files, str) else env_files or []
+        if not isinstance(env_files, list) or not all(isinstance(e, str) for e in env_files):
+            raise ComposeError(f"{parent}: include env_file must be a path or a list of paths")
         env_paths = [repo_path(base_dir, e) for e in env_files] or [posixpath.join(project, ".env")]
         inc_env: dict[str, str] = {}
         for e in env_paths:
@@ -146,10 +165,14 @@ class _Loader:
             chain = " -> ".join(f"{s}" for _, s in (*seen, (path, name)))
             raise ComposeError(f"{path}: circular extends: {chain}")
         ext = svc["extends"]
-        ext = {"service": ext} if isinstance(ext, str) else dict(ext or {})
+        if not isinstance(ext, str | dict):
+            raise ComposeError(f"{path}: services.{name}.extends must be a service name or a mapping")
+        ext = {"service": ext} if isinstance(ext, str) else dict(ext)
         base_name = ext.get("service")
         if not base_name:
             raise ComposeError(f"{path}: service {name!r} extends without a service name")
+        if not isinstance(base_name, str) or not isinstance(ext.get("file") or "", str):
+            raise ComposeError(f"{path}: services.{name}.extends: service and file must be strings")
         if ext.get("file"):
             base_file = str(ext["file"])
             self.included.append(base_file)
@@ -194,6 +217,9 @@ def load_compose_project(
         if files is None and env.get("COMPOSE_FILE"):
             sep = env.get("COMPOSE_PATH_SEPARATOR", ":")
             files = [str(repo_path(project_dir, f)) for f in env["COMPOSE_FILE"].split(sep) if f]
+            for f in files:
+                if _outside(f):
+                    raise ComposeError(f"COMPOSE_FILE in {env_path}: {f} points outside the repository; not read")
         files = files if files is not None else default_files(read, project_dir)
         if not files:
             raise ComposeError(
@@ -213,20 +239,34 @@ def load_compose_project(
         rows = []
         for name in sorted(services):
             svc = services[name] if isinstance(services[name], dict) else {}
-            rows.append(service_row(name, svc, read, loader.warnings))
+            rows.append(_service_row(name, svc, read, loader.warnings))
         row.service_count = len(rows)
         row.declared_profiles = sorted({p for r in rows for p in r.profiles})
         row.included_files = [str(p) for p in dict.fromkeys(loader.included)]
         row.warnings = loader.warnings
         return ComposeFacts(project=row, services=rows)
-    except (ComposeError, ComposeYamlError, InterpolationError, MissingEnvFile) as e:
+    except ExtractError as e:  # every typed refusal (the file, the field, the variable) says what in words
         row.error = redact_text(str(e))
     except RecursionError:
         row.error = "nesting too deep"
-    except Exception as e:
+    except Exception as e:  # a form no check above foresaw: still an error row of this project, never a crash
         row.error = f"cannot load the project: a value has an unexpected type or form ({type(e).__name__})"
     row.warnings = loader.warnings
     return ComposeFacts(project=row)
+
+
+def _service_row(name: str, svc: dict[str, Any], read: Reader, warnings: list[str]) -> ComposeServiceRow:
+    """One service's row; a form the field checks did not foresee still names the service."""
+    try:
+        return service_row(name, svc, read, warnings)
+    except (TypeError, ValueError, OverflowError, AttributeError, KeyError) as e:
+        raise ComposeError(f"services.{name}: a value has an unexpected type or form ({type(e).__name__})") from None
+
+
+def _outside(path: str) -> bool:
+    """A path as `repo_path` leaves it that names no file of the repository: absolute, ~ or climbing out."""
+    p = str(path)
+    return p.startswith(("/", "~")) or "://" in p or p == ".." or p.startswith("../")
 
 
 def _key_text(key: object) -> str:

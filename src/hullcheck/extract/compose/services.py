@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from hullcheck.errors import ExtractError
 from hullcheck.extract.compose.interpolate import parse_dotenv
@@ -19,6 +20,30 @@ _PORT = re.compile(
 )
 
 
+T = TypeVar("T")
+
+
+class ServiceFieldError(ExtractError):
+    """A service field whose value has a type or form Compose refuses; the message names the field."""
+
+
+def _field(service: str, key: str, expected: str, convert: Callable[[], T]) -> T:
+    """`convert()`, or ServiceFieldError saying in words which field must be what (as Compose's own
+    schema errors do), instead of the Python error a wrong type or an infinity raises deep inside."""
+    try:
+        return convert()
+    except (TypeError, ValueError, OverflowError, AttributeError, KeyError):
+        raise ServiceFieldError(f"services.{service}.{key} must be {expected}") from None
+
+
+def _mapping(service: str, key: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ServiceFieldError(f"services.{service}.{key} must be a mapping")
+    return value
+
+
 def _path(p: Any) -> str:
     return str(p)
 
@@ -26,8 +51,10 @@ def _path(p: Any) -> str:
 def _bytes(value: Any) -> int | None:
     if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError("not a size")
     if isinstance(value, int | float):
-        return int(value)
+        return int(value)  # OverflowError / ValueError on infinity and NaN: the caller names the field
     m = re.match(r"^\s*([\d.]+)\s*([a-zA-Z]*)\s*$", str(value))
     if not m:
         return None
@@ -119,7 +146,9 @@ def service_row(
             df = str(build.get("dockerfile") or "Dockerfile")
             dockerfile = df if df.startswith("/") else posixpath.normpath(posixpath.join(context, df))
     env: dict[str, Any] = {}
-    env_files = _env_files(svc.get("env_file"))
+    env_files = _field(
+        name, "env_file", "a path, a list of paths or of {path, required}", lambda: _env_files(svc.get("env_file"))
+    )
     for path, required in env_files:
         data = read(path)
         if data is None:
@@ -127,18 +156,33 @@ def service_row(
                 raise MissingEnvFile(f"service {name!r}: env_file {path} not found")
             continue
         env.update(parse_dotenv(data))
-    env.update(as_mapping(svc.get("environment"), "environment"))
+    env.update(
+        _field(
+            name,
+            "environment",
+            "a mapping or a list of NAME=value",
+            lambda: as_mapping(svc.get("environment"), "environment"),
+        )
+    )
     environment = []
     for key in env:
         value = None if env[key] is None else _scalar(env[key])
         stored, redacted = redact_value(key, value)
         environment.append(EnvVar(key, stored, redacted))
-    volumes = _volumes(svc.get("volumes"))
-    limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    volumes = _field(name, "volumes", "a list of volumes", lambda: _volumes(svc.get("volumes")))
+    deploy = _mapping(name, "deploy", svc.get("deploy"))
+    resources = _mapping(name, "deploy.resources", deploy.get("resources"))
+    limits = _mapping(name, "deploy.resources.limits", resources.get("limits"))
     health = svc.get("healthcheck")
     depends = []
-    for dep, spec in {**implicit_dependencies(svc), **as_mapping(svc.get("depends_on"), "depends_on")}.items():
-        spec = spec or {}
+    dependencies = _field(
+        name,
+        "depends_on",
+        "a list of service names or a mapping",
+        lambda: {**implicit_dependencies(svc), **as_mapping(svc.get("depends_on"), "depends_on")},
+    )
+    for dep, spec in dependencies.items():
+        spec = _mapping(name, f"depends_on.{dep}", spec)
         depends.append(
             DependsOn(
                 str(dep),
@@ -155,29 +199,73 @@ def service_row(
         build_dockerfile=dockerfile,
         build_dockerfile_inline=inline,
         build_target=_scalar(build.get("target")) if build else None,
-        build_args=list(as_mapping(build.get("args"), "args")) if build and build.get("args") else [],
-        build_platforms=[str(p) for p in (build.get("platforms") or [])] if build else [],
-        profiles=[str(p) for p in svc.get("profiles") or []],
+        build_args=_field(
+            name,
+            "build.args",
+            "a mapping or a list of NAME=value",
+            lambda: list(as_mapping(build.get("args"), "args")) if build and build.get("args") else [],
+        ),
+        build_platforms=_field(
+            name,
+            "build.platforms",
+            "a list of platforms",
+            lambda: [str(p) for p in (build.get("platforms") or [])] if build else [],
+        ),
+        profiles=_field(name, "profiles", "a list of profile names", lambda: _strings(svc.get("profiles"))),
         depends_on=depends,
         privileged=bool(svc.get("privileged", False)),
         network_mode=_scalar(svc.get("network_mode")),
         pid=_scalar(svc.get("pid")),
         ipc=_scalar(svc.get("ipc")),
-        cap_add=[str(c) for c in svc.get("cap_add") or []],
+        cap_add=_field(name, "cap_add", "a list of capabilities", lambda: _strings(svc.get("cap_add"))),
         user=_scalar(svc.get("user")),
         restart=_scalar(svc.get("restart")),
         healthcheck=isinstance(health, dict) and not health.get("disable") and health.get("test") != ["NONE"],
         environment=environment,
         env_files=[p for p, _ in env_files],
-        ports=_ports(svc.get("ports")),
+        ports=_field(
+            name,
+            "ports",
+            "a list of ports (a number, a range or a mapping, each within 0-65535)",
+            lambda: _ports(svc.get("ports")),
+        ),
         volumes=volumes,
         mounts_docker_socket=any(v.source and v.source.endswith("docker.sock") for v in volumes),
-        secrets=_names(svc.get("secrets")),
-        configs=_names(svc.get("configs")),
-        cpus_limit=float(cpus) if cpus not in (None, "") else None,
-        memory_limit=_bytes(limits.get("memory")),
-        networks=list(as_mapping(svc.get("networks"), "networks")),
+        secrets=_field(name, "secrets", "a list of secret names", lambda: _names(svc.get("secrets"))),
+        configs=_field(name, "configs", "a list of config names", lambda: _names(svc.get("configs"))),
+        cpus_limit=_field(name, "deploy.resources.limits.cpus", "a finite number", lambda: _cpus(cpus)),
+        memory_limit=_field(
+            name,
+            "deploy.resources.limits.memory",
+            "a size (bytes, or a number and a unit: 512m)",
+            lambda: _bytes(limits.get("memory")),
+        ),
+        networks=_field(
+            name,
+            "networks",
+            "a list of network names or a mapping",
+            lambda: list(as_mapping(svc.get("networks"), "networks")),
+        ),
     )
+
+
+def _strings(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise TypeError("not a list")
+    return [str(x) for x in raw]
+
+
+def _cpus(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError("not a number")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError("not finite")
+    return out
 
 
 def implicit_dependencies(svc: dict[str, Any]) -> dict[str, dict[str, Any]]:

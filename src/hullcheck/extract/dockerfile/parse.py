@@ -15,7 +15,8 @@ import re
 
 import dockerfile as bk
 
-from hullcheck.extract.dockerfile.checks import InstructionError, check_instruction
+from hullcheck.errors import ExtractError
+from hullcheck.extract.dockerfile.checks import check_instruction
 from hullcheck.extract.dockerfile.packages import cache_cleaned, installs_in
 from hullcheck.extract.dockerfile.rows import (
     CopyRow,
@@ -26,7 +27,7 @@ from hullcheck.extract.dockerfile.rows import (
     StageRow,
     VarRow,
 )
-from hullcheck.extract.dockerfile.shellwords import UnsetVariable, expand, split_commands, unquote
+from hullcheck.extract.dockerfile.shellwords import NestingTooDeep, expand, split_commands, unquote
 from hullcheck.extract.dockerfile.text import DockerfileError, decode, escape_directive_first, parse_directives
 from hullcheck.extract.image.ref import InvalidReference, parse_image_ref
 from hullcheck.redact import MARKER, redact_argv, redact_text, redact_value
@@ -112,7 +113,7 @@ def extract_dockerfile(data: bytes) -> DockerfileFacts:
             raise DockerfileError(str(e)) from None
         return _Builder(directives, warnings).build(commands)
     except Exception as e:
-        known = isinstance(e, DockerfileError | InstructionError | UnsetVariable)
+        known = isinstance(e, ExtractError)  # every typed refusal says what in words
         message = str(e) if known else f"internal error while reading this file ({type(e).__name__})"
         return DockerfileFacts(
             file=DockerfileRow(
@@ -155,7 +156,10 @@ class _Builder:
                 v = cmd.value
                 self.stage_names.append(v[2].lower() if len(v) == 3 and v[1].lower() == "as" else None)
         for seq, cmd in enumerate(commands):
-            self._instruction(seq, cmd)
+            try:
+                self._instruction(seq, cmd)
+            except NestingTooDeep as e:  # raised deep in an expansion, which knows no line
+                raise DockerfileError(f"line {cmd.start_line}: {e}") from None
         if not self.stages:
             raise DockerfileError("no FROM instruction")
         last = self.stages[-1].row

@@ -29,23 +29,35 @@ class UnsetVariable(ExtractError):
 MAX_EXPANDED = 64 * 1024
 
 
+# Defaults nested in defaults (`${A:-${B:-…}}`) past this depth are refused: each level rescans the
+# rest of the word (quadratic) and 5,000 levels overflowed Python's stack. Real files nest two or three.
+MAX_NESTING = 64
+
+
 class _TooLong(Exception):
     pass
 
 
-def expand(word: str, env: Mapping[str, str | None], escape: str = "\\") -> tuple[str, list[str]]:
+class NestingTooDeep(ExtractError):
+    def __init__(self) -> None:
+        super().__init__(f"variables nested more than {MAX_NESTING} levels deep (${{A:-${{B:-…}}}}): refused")
+
+
+def expand(word: str, env: Mapping[str, str | None], escape: str = "\\", _depth: int = 0) -> tuple[str, list[str]]:
     """Expand variables in `word`. Returns (text, names that were unset and had no default).
 
     `env` maps a declared name to its value, or None for `ARG X` without a default. An expansion
-    longer than MAX_EXPANDED is returned as written.
+    longer than MAX_EXPANDED is returned as written; nesting deeper than MAX_NESTING raises NestingTooDeep.
     """
+    if _depth > MAX_NESTING:
+        raise NestingTooDeep
     try:
-        return _expand(word, env, escape)
+        return _expand(word, env, escape, _depth)
     except _TooLong:
         return word, []
 
 
-def _expand(word: str, env: Mapping[str, str | None], escape: str) -> tuple[str, list[str]]:
+def _expand(word: str, env: Mapping[str, str | None], escape: str, depth: int) -> tuple[str, list[str]]:
     out: list[str] = []
     size = 0
     missing: list[str] = []
@@ -72,7 +84,7 @@ def _expand(word: str, env: Mapping[str, str | None], escape: str) -> tuple[str,
                 if end < 0:
                     out.append(word[i:])
                     break
-                piece = _braced(word[i + 2 : end], env, escape, missing)
+                piece = _braced(word[i + 2 : end], env, escape, missing, depth)
                 size += len(piece)
                 if size > MAX_EXPANDED:
                     raise _TooLong
@@ -107,7 +119,7 @@ def _closing_brace(word: str, start: int) -> int:
     return -1
 
 
-def _braced(body: str, env: Mapping[str, str | None], escape: str, missing: list[str]) -> str:
+def _braced(body: str, env: Mapping[str, str | None], escape: str, missing: list[str], depth: int) -> str:
     m = _NAME.match(body)
     if not m:
         return "${" + body + "}"
@@ -123,7 +135,7 @@ def _braced(body: str, env: Mapping[str, str | None], escape: str, missing: list
     arg_word = rest[2:] if colon else rest[1:]
     present = is_set and (val != "" or not colon)
     if op in "-+?":
-        arg, inner_missing = expand(arg_word, env, escape)
+        arg, inner_missing = expand(arg_word, env, escape, depth + 1)
         if op == "-":
             if present:
                 return val or ""
