@@ -15,24 +15,31 @@ project AS (  -- every service of the project, with its image name
     FROM compose_services c
     SEMI JOIN (SELECT DISTINCT run_id, repo FROM svc) s USING (run_id, repo)
 ),
-judged AS (
+tools AS (  -- the always-started services whose image or name matches a tool pattern of their situation
     SELECT s.*, p.severity, p.tool_images,
            list_filter(p.tool_images, lambda g: lower(s.image_name) GLOB lower(g) OR lower(s.service) GLOB lower(g))
-               AS matched,
-           (SELECT list(x.service ORDER BY x.service) FROM project x
-            WHERE x.run_id = s.run_id AND x.repo = s.repo AND x.project_dir = s.project_dir
-              AND x.project_files = s.project_files
-              AND len(list_filter(p.tool_images, lambda g: lower(x.image_name) GLOB lower(g)
-                                                       OR lower(x.service) GLOB lower(g))) = 0) AS app_services
+               AS matched
     FROM svc s
     JOIN params p USING (situation)
     WHERE len(s.profiles) = 0
+),
+flagged AS (SELECT * FROM tools WHERE len(matched) > 0),
+-- Per project and situation, its own (non-tool) services, computed once: a subquery per service
+-- would compare every service with every other (30,000 services: 900 million pairs).
+apps AS (
+    SELECT k.run_id, k.repo, k.project_dir, k.project_files, k.situation,
+           list(x.service ORDER BY x.service) AS app_services
+    FROM (SELECT DISTINCT run_id, repo, project_dir, project_files, situation, tool_images FROM flagged) k
+    JOIN project x USING (run_id, repo, project_dir, project_files)
+    WHERE len(list_filter(k.tool_images, lambda g: lower(x.image_name) GLOB lower(g)
+                                             OR lower(x.service) GLOB lower(g))) = 0
+    GROUP BY k.run_id, k.repo, k.project_dir, k.project_files, k.situation
 )
-SELECT subject_id, severity,
+SELECT f.subject_id, f.severity,
        format('service {} ({}) is a debug/admin tool (matches {}) and starts with every `docker compose up`: '
-              || 'put it under a profile', service, coalesce(image, 'built here'), matched[1]) AS message,
-       {'image': image, 'image_name': image_name, 'matched': matched[1], 'profiles': profiles,
-        'app_services': app_services[1:10]} AS evidence,
+              || 'put it under a profile', f.service, coalesce(f.image, 'built here'), f.matched[1]) AS message,
+       {'image': f.image, 'image_name': f.image_name, 'matched': f.matched[1], 'profiles': f.profiles,
+        'app_services': a.app_services[1:10]} AS evidence,
        NULL AS line, NULL AS stage, NULL AS key
-FROM judged
-WHERE len(matched) > 0 AND len(coalesce(app_services, [])) > 0;
+FROM flagged f
+JOIN apps a USING (run_id, repo, project_dir, project_files, situation);
