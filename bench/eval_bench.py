@@ -99,7 +99,7 @@ def main() -> None:
                 ev = evaluate_run(store, cfg, run, catalog, trigger="evaluate")
                 times.append(ev.seconds)
         print(f"evaluation of {len(catalog.policies)} policies over {ev.subjects} subjects: "
-              f"{len(ev.findings)} findings, {len(ev.errors)} errors")  # fmt: skip
+              f"{ev.findings} findings, {len(ev.errors)} errors")  # fmt: skip
         print(f"  seconds: min {min(times):.2f}  median {statistics.median(times):.2f}  max {max(times):.2f}"
               f"  ({args.rounds} rounds; goal < 2 s)")  # fmt: skip
         if args.night:

@@ -195,6 +195,13 @@ class Store:
             f"SEMI JOIN (SELECT DISTINCT {on} FROM {scope}) USING ({on})"
         )
 
+    def drop_scoped(self, views: Sequence[str]) -> None:
+        """Drop the connection-local copies made by `scoped_copy`: the public views are seen again."""
+        for view in views:
+            if not _IDENT.match(view):
+                raise ValueError(f"unsafe identifier {view}")
+            self._con.execute(f"DROP TABLE IF EXISTS temp.{view}")
+
     def ad_hoc(self, sql: str) -> Result:
         """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store); errors are DuckDB's."""
         cur = self._con.execute(sql)

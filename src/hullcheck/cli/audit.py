@@ -97,7 +97,7 @@ def _print_summary(s: AuditSummary) -> None:
         counts = ", ".join(
             f"{n} {sev}" for sev in ("critical", "error", "warning", "info") if (n := ev.by_severity.get(sev))
         )
-        waived = sum(f.waived for f in ev.findings)
+        waived = ev.waived
         print(f"  policies: {ev.policies} evaluated over {ev.subjects} subjects — {counts or 'no findings'}"
               + (f", {waived} waived" if waived else "") + f" ({ev.seconds:.2f}s; `hullcheck findings`)")  # fmt: skip
         for e in ev.errors:

@@ -112,7 +112,7 @@ def evaluate(config_path: Path, run: int | None) -> int:
             raise fail(f"run {run} is not a committed run (see `hullcheck runs`)")
         ev = evaluate_run(store, cfg, run, catalog, trigger="evaluate")
     counts = ", ".join(f"{ev.by_severity.get(s, 0)} {s}" for s in reversed(SEVERITIES))
-    typer.echo(f"run {run}: evaluation {ev.evaluation_id} (catalog {catalog.version}) — {len(ev.findings)} findings "
+    typer.echo(f"run {run}: evaluation {ev.evaluation_id} (catalog {catalog.version}) — {ev.findings} findings "
                f"({counts}; waived not counted) over {ev.subjects} subjects, {ev.policies} policies, "
                f"{ev.seconds:.2f}s")  # fmt: skip
     for e in ev.errors:

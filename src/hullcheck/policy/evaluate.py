@@ -15,7 +15,6 @@ One policy that fails (a SQL error) is recorded in `policy_errors` and the other
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -35,9 +34,9 @@ from hullcheck.policy.ownership import (
     parse_codeowners_rule,
     subject_name,
 )
-from hullcheck.policy.situations import Effective, Situation, resolve_situations
-from hullcheck.policy.units import SEVERITIES, SQL_TYPES, show_value
-from hullcheck.policy.waivers import Pragma, WaiverBook, parse_pragma
+from hullcheck.policy.situations import Effective, Situation, Situations, resolve_situations
+from hullcheck.policy.units import SQL_TYPES, show_value
+from hullcheck.policy.waivers import Pragma, parse_pragma
 from hullcheck.store import Store
 
 
@@ -66,23 +65,6 @@ class ParamRow:
 
 
 @dataclass(slots=True)
-class FindingRow:
-    policy_id: str
-    severity: str
-    subject_id: int
-    line: int | None
-    stage: str | None
-    message: str
-    evidence: str | None
-    params: str
-    fingerprint: str
-    waived: bool
-    waiver_reason: str | None
-    waiver_expires: date | None
-    waived_by: str | None
-
-
-@dataclass(slots=True)
 class ErrorRow:
     policy_id: str
     error: str
@@ -92,12 +74,19 @@ class ErrorRow:
 class Evaluation:
     evaluation_id: int
     run_id: int
-    findings: list[FindingRow] = field(default_factory=list)
     errors: list[ErrorRow] = field(default_factory=list)
+    findings: int = 0
+    waived: int = 0
     subjects: int = 0
     policies: int = 0
     seconds: float = 0.0
-    by_severity: dict[str, int] = field(default_factory=dict)
+    by_severity: dict[str, int] = field(default_factory=dict)  # open (not waived) findings
+
+
+class PolicyFailed(Exception):
+    def __init__(self, policy_id: str, error: str) -> None:
+        super().__init__(policy_id)
+        self.policy_id, self.error = policy_id, error
 
 
 Publish = Callable[["Evaluation | None"], None]
@@ -105,7 +94,8 @@ SUBJECT_COLUMNS = [
     ("subject_id", "INTEGER"), ("subject_kind", "VARCHAR"), ("subject", "VARCHAR"), ("repo", "VARCHAR"),
     ("path", "VARCHAR"), ("service", "VARCHAR"), ("registry", "VARCHAR"), ("repository", "VARCHAR"),
     ("tag", "VARCHAR"), ("digest", "VARCHAR"), ("run_id", "BIGINT"), ("commit_sha", "VARCHAR"),
-    ("team", "VARCHAR"), ("profile", "VARCHAR"), ("situation", "VARCHAR"),
+    ("team", "VARCHAR"), ("profile", "VARCHAR"), ("situation", "VARCHAR"), ("decided_by", "VARCHAR"),
+    ("profile_by", "VARCHAR"),
 ]  # fmt: skip
 
 
@@ -118,70 +108,87 @@ def evaluate_run(
     today: date | None = None,
     publish: Publish | None = None,
 ) -> Evaluation:
-    """Evaluate the catalog over run `run_id` (its facts as in effect at that run) as a new evaluation.
+    """Evaluate the catalog over run `run_id` (its facts as in effect at that run) as a new evaluation,
+    in one transaction with `publish(evaluation)` (which makes the run visible): the run and its
+    findings appear together. Never inside a caller's transaction.
 
-    Two steps, never inside a caller's transaction:
-    1. compute, in a transaction that is always rolled back, after `publish(None)` made the run visible
-       there: a policy whose SQL fails aborts that transaction, so it is recorded as that policy's error
-       and the others run in a fresh one;
-    2. write, in one transaction with `publish(evaluation)`: the run and its findings appear together."""
+    A policy whose SQL fails aborts the transaction (DuckDB has no savepoints): it is recorded as that
+    policy's error and the evaluation starts over without it, so one broken policy costs one retry."""
     started = time.monotonic()
     catalog = catalog or load_catalog(cfg.policies_path)
     situations = resolve_situations(catalog, cfg)
-    today = today or date.today()
-    ev = Evaluation(0, run_id)
-    param_rows: list[ParamRow] = []
-    with store.discarded():
-
-        def setup() -> None:
-            if publish is not None:
-                publish(None)
-            store.temp_table("subjects", SUBJECT_COLUMNS, [[getattr(s, c if c != "run_id" else "fact_run_id")
-                                                           for c, _ in SUBJECT_COLUMNS] for s in subjects])  # fmt: skip
-
-        subjects: list[Subject] = []
-        setup()
-        subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
-        setup()
-        scope_views(store)
-        used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
-        book = WaiverBook(cfg.waivers, pragmas, today)
-        by_id = {s.subject_id: s for s in subjects}
-        for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
-            effective = {s.key: situations.effective(policy, s) for s in used}
-            for s in used:
-                param_rows += _param_rows(policy, s, effective[s.key])
-            try:
-                rows = run_policy(store, policy, effective)
-            except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
-                ev.errors.append(ErrorRow(policy.id, _words(e)))
-                store.restart()
-                setup()
-                scope_views(store)
-                continue
-            ev.policies += 1
-            shown = {s.key: _params_json(policy, s, effective[s.key]) for s in used}
-            ev.findings += [_finding(policy, r, by_id, shown, book) for r in rows]
-    ev.subjects = len(subjects)
-    for f in ev.findings:
-        if not f.waived:
-            ev.by_severity[f.severity] = ev.by_severity.get(f.severity, 0) + 1
-    teams = [TeamRow(t.name, t.profile, t.email, t.repos, t.images, t.codeowners) for t in cfg.teams]
-    with store.transaction():
-        if publish is not None:
-            publish(ev)
-        params = [run_id, trigger, catalog.version, cfg.source_hash, __version__]
-        ev.evaluation_id = eid = int(store.query("next_evaluation", params)[0][0])
-        store.insert("eval_teams", teams, evaluation_id=eid)
-        store.insert("eval_subjects", subjects, evaluation_id=eid)
-        store.insert("eval_params", param_rows, evaluation_id=eid)
-        store.insert("eval_findings", ev.findings, evaluation_id=eid)
-        store.insert("eval_errors", ev.errors, evaluation_id=eid)
-        store.insert("eval_waivers", book.rows(), evaluation_id=eid)
+    failed: dict[str, str] = {}
+    while True:
+        try:
+            with store.transaction():
+                ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
+                               failed, started)  # fmt: skip
+        except PolicyFailed as e:
+            failed[e.policy_id] = e.error
+            continue
         ev.seconds = time.monotonic() - started
-        done = [ev.policies, ev.subjects, len(ev.findings), len(ev.errors), int(ev.seconds * 1000), eid]
-        store.execute("finish_evaluation", done)
+        return ev
+
+
+def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situations: Situations, trigger: str,
+              today: date, publish: Publish | None, failed: dict[str, str], started: float) -> Evaluation:  # fmt: skip
+    ev = Evaluation(0, run_id, [ErrorRow(p, e) for p, e in sorted(failed.items())])
+    if publish is not None:
+        publish(None)  # the run visible inside this transaction, so that the views show its facts
+    subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
+    rows = [[getattr(s, c if c != "run_id" else "fact_run_id") for c, _ in SUBJECT_COLUMNS] for s in subjects]
+    store.temp_table("subjects", SUBJECT_COLUMNS, rows)
+    scope_views(store)
+    store.execute("eval_tables")
+    used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
+    param_rows: list[ParamRow] = []
+    meta, shown = [], []
+    for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
+        effective = {s.key: situations.effective(policy, s) for s in used}
+        for s in used:
+            param_rows += _param_rows(policy, s, effective[s.key])
+            shown.append([policy.id, s.key, _params_json(policy, s, effective[s.key])])
+        meta.append([policy.id, list(policy.meta.equivalents.hadolint)])
+        if policy.id in failed:
+            continue
+        try:
+            run_policy(store, policy, effective)
+        except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
+            raise PolicyFailed(policy.id, _words(e)) from None
+        ev.policies += 1
+    store.temp_table("policy_meta", [("policy_id", "VARCHAR"), ("hadolint", "VARCHAR[]")], meta)
+    store.temp_table("params_json", [("policy_id", "VARCHAR"), ("situation", "VARCHAR"), ("params", "VARCHAR")], shown)
+    waivers = [[i, w.policy, w.subject, w.team, w.reason, w.author, w.expires] for i, w in enumerate(cfg.waivers)]
+    store.temp_table("config_waivers", WAIVER_COLUMNS, waivers)
+    store.temp_table("pragmas", PRAGMA_COLUMNS, [[p.repo, p.path, p.line, sorted(p.codes)] for p in pragmas])
+    if publish is not None:
+        publish(ev)
+    params = [run_id, trigger, catalog.version, cfg.source_hash, __version__]
+    ev.evaluation_id = eid = int(store.query("next_evaluation", params)[0][0])
+    teams = [TeamRow(t.name, t.profile, t.email, t.repos, t.images, t.codeowners) for t in cfg.teams]
+    store.insert("eval_teams", teams, evaluation_id=eid)
+    store.execute("eval_write_subjects", [eid])
+    store.insert("eval_params", param_rows, evaluation_id=eid)
+    store.execute("eval_write_findings", [eid, today])
+    store.insert("eval_errors", ev.errors, evaluation_id=eid)
+    store.execute("eval_write_waivers", [eid, today])
+    for severity, open_, waived in store.query("eval_counts", [eid]):
+        ev.by_severity[severity] = int(open_)
+        ev.findings += int(open_) + int(waived)
+        ev.waived += int(waived)
+    ev.subjects = len(subjects)
+    done = [ev.policies, ev.subjects, ev.findings, len(ev.errors), int((time.monotonic() - started) * 1000), eid]
+    store.execute("finish_evaluation", done)
+    store.drop_scoped(SCOPED)  # the connection sees the public views again (an audit queries on after this)
     return ev
+
+
+WAIVER_COLUMNS = [("waiver_index", "INTEGER"), ("policy_id", "VARCHAR"), ("subject", "VARCHAR"), ("team", "VARCHAR"),
+                  ("reason", "VARCHAR"), ("author", "VARCHAR"), ("expires", "DATE")]  # fmt: skip
+PRAGMA_COLUMNS = [("repo", "VARCHAR"), ("path", "VARCHAR"), ("line", "INTEGER"), ("codes", "VARCHAR[]")]
+
+
+_OUTPUT_COLUMNS: dict[str, list[str]] = {}  # policy SQL text -> its output columns, learned once per process
 
 
 # The fact views a policy reads, copied once per evaluation with only the rows of the subjects in effect
@@ -199,6 +206,7 @@ GIT_SCOPED = (
     "repo_signals",
 )
 IMAGE_SCOPED = ("image_manifests", "image_layers", "image_history", "image_lineage", "image_files_summary")
+SCOPED = (*GIT_SCOPED, *IMAGE_SCOPED, "stage_bases")
 
 
 def scope_views(store: Store) -> None:
@@ -217,8 +225,9 @@ def _words(e: Exception) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
 
 
-def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) -> list[dict[str, Any]]:
-    """The policy's SELECT over every enabled situation at once, as dicts."""
+def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) -> None:
+    """The policy's SELECT over every enabled situation at once, its rows added to `policy_findings`
+    (they never leave DuckDB: fingerprints, parameters and waivers are joined there too)."""
     specs = policy.meta.params
     columns = [("situation", "VARCHAR"), ("severity", "VARCHAR")]
     columns += [(k, SQL_TYPES[spec.type]) for k, spec in specs.items()]
@@ -226,14 +235,25 @@ def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) ->
         [key, e.severity.value, *(e.params[k].value for k in specs)] for key, e in effective.items() if e.enabled.value
     ]
     store.temp_table("params", columns, rows)
-    # Evidence as JSON text from DuckDB itself (a struct or JSON the policy built): no Python round trip.
-    result = store.select(
-        f"SELECT * REPLACE (to_json(evidence)::VARCHAR AS evidence) FROM (\n{policy.sql.rstrip().rstrip(';')}\n)"
-    )
-    missing = {"subject_id", "severity", "message"} - set(result.columns)
+    sql = policy.sql.rstrip().rstrip(";")
+    if sql not in _OUTPUT_COLUMNS:
+        _OUTPUT_COLUMNS[sql] = [str(r[0]) for r in store.select(f"DESCRIBE SELECT * FROM (\n{sql}\n)").rows]
+    have = _OUTPUT_COLUMNS[sql]
+    missing = {"subject_id", "severity", "message"} - set(have)
     if missing:
         raise HullcheckError(f"the policy's SELECT lacks the column(s) {', '.join(sorted(missing))}")
-    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+    def col(name: str, default: str = "NULL") -> str:
+        return name if name in have else default
+
+    key = col("key", col("stage"))
+    evidence = "to_json(evidence)::VARCHAR" if "evidence" in have else "NULL"
+    store.select(
+        "INSERT INTO policy_findings SELECT ?, CASE WHEN severity IN ('info', 'warning', 'error', 'critical') "
+        f"THEN severity ELSE ? END, subject_id, {col('line')}, {col('stage')}, message, {evidence}, {key} "
+        f"FROM (\n{sql}\n)",
+        [policy.id, policy.meta.severity],
+    )
 
 
 def _param_rows(policy: Policy, s: Situation, e: Effective) -> list[ParamRow]:
@@ -249,32 +269,6 @@ def _params_json(policy: Policy, s: Situation, e: Effective) -> str:
     """The `params` of every finding of this policy in this situation: the values that applied and their sources."""
     values = {k: {"value": policy.show(k, v.value), "source": v.source, "set_by": v.where} for k, v in e.params.items()}
     return json.dumps({"situation": s.key, "team": s.team, "profile": s.profile, "values": values})
-
-
-def fingerprint(policy_id: str, subject: Subject, key: Any) -> str:
-    """Same problem, same fingerprint across runs: policy, subject and the policy's `key` (else the
-    stage), never line numbers, run ids or message text, so moved lines keep their findings."""
-    parts = [policy_id, subject.subject_kind, subject.subject, "" if key is None else str(key)]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
-
-
-def _finding(policy: Policy, r: dict[str, Any], by_id: dict[int, Subject], shown: dict[str, str],
-             book: WaiverBook) -> FindingRow:  # fmt: skip
-    s = by_id[int(r["subject_id"])]
-    severity = r["severity"] if r["severity"] in SEVERITIES else policy.meta.severity
-    evidence = r.get("evidence")
-    if evidence is not None and not isinstance(evidence, str):
-        evidence = json.dumps(evidence, default=str)
-    line = r.get("line")
-    waived = book.match(policy.id, s.subject, s.team, policy.meta.equivalents.hadolint, s.repo, s.path, line,
-                        s.subject_kind)  # fmt: skip
-    return FindingRow(
-        policy.id, severity, s.subject_id, int(line) if line is not None else None,
-        None if r.get("stage") is None else str(r["stage"]), str(r["message"]), evidence,
-        shown[s.situation], fingerprint(policy.id, s, r["key"] if "key" in r else r.get("stage")),
-        waived is not None, waived.reason if waived else None, waived.expires if waived else None,
-        waived.by if waived else None,
-    )  # fmt: skip
 
 
 def gather_subjects(store: Store, cfg: Config, run_id: int, profiles: set[str]) -> tuple[list[Subject], list[Pragma]]:
