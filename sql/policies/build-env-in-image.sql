@@ -30,7 +30,8 @@ steps AS (
 SELECT x.subject_id, x.severity,
        format('{} ({}/{}) ships build tools (layer scan): {}', x.subject, x.os, x.architecture,
               array_to_string(x.tools, ', ')) AS message,
-       {'source': 'layer scan', 'tools': x.tools, 'step': NULL, 'platform': x.os || '/' || x.architecture} AS evidence
+       {'source': 'layer scan', 'tools': x.tools, 'step': NULL, 'platform': x.os || '/' || x.architecture} AS evidence,
+       NULL::INTEGER AS line, NULL::VARCHAR AS stage, NULL::VARCHAR AS key
 FROM scanned x
 WHERE len(x.tools) > 0
 QUALIFY row_number() OVER (PARTITION BY x.subject_id ORDER BY x.manifest_digest) = 1
@@ -40,7 +41,8 @@ SELECT s.subject_id, s.severity,
               s.subject, s.os, s.architecture, array_to_string(s.markers, ', '), s.history_index,
               left(s.created_by, 160)),
        {'source': 'image history', 'tools': s.markers, 'step': left(s.created_by, 300),
-        'platform': s.os || '/' || s.architecture}
+        'platform': s.os || '/' || s.architecture},
+       NULL, NULL, array_to_string(s.markers, ',')  -- the tools installed tell two steps apart, not their position
 FROM steps s
 WHERE len(s.markers) > 0
 QUALIFY row_number() OVER (PARTITION BY s.subject_id ORDER BY s.manifest_digest, s.history_index) = 1;

@@ -8,7 +8,8 @@ SELECT o.subject_id,
        {'compressed_bytes': m.compressed_bytes, 'max_bytes': p.max_bytes,
         'over_by_bytes': m.compressed_bytes - p.max_bytes,
         'factor': round(m.compressed_bytes / nullif(p.max_bytes, 0), 2),
-        'platform': m.os || '/' || m.architecture, 'manifest_digest': m.manifest_digest} AS evidence
+        'platform': m.os || '/' || m.architecture, 'manifest_digest': m.manifest_digest} AS evidence,
+       NULL AS line, NULL AS stage, NULL AS key
 FROM subjects o
 JOIN params p USING (situation)
 JOIN image_manifests m

@@ -23,7 +23,8 @@ SELECT w.subject_id, p.severity,
        {'wasted_bytes': w.wasted_bytes, 'final_bytes': w.final_bytes, 'efficiency': round(w.efficiency, 4),
         'max_wasted_bytes': p.max_wasted_bytes, 'min_efficiency': p.min_efficiency,
         'over_bytes': w.wasted_bytes > p.max_wasted_bytes, 'under_efficiency': w.efficiency < p.min_efficiency,
-        'platform': w.os || '/' || w.architecture, 'manifest_digest': w.manifest_digest} AS evidence
+        'platform': w.os || '/' || w.architecture, 'manifest_digest': w.manifest_digest} AS evidence,
+       NULL AS line, NULL AS stage, NULL AS key
 FROM scanned w
 JOIN params p USING (situation)
 WHERE w.wasted_bytes > p.max_wasted_bytes OR w.efficiency < p.min_efficiency

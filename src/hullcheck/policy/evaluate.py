@@ -6,9 +6,13 @@ tables made for it, `subjects` (this evaluation's subjects: subject_id, subject_
 repo, path, service, registry, repository, tag, digest, run_id of their facts, commit_sha, team,
 profile, situation) and `params` (one row per situation in which the policy is enabled: situation,
 severity, and one typed column per parameter), and returns one row per finding with the columns
-subject_id, severity, message and optionally evidence (a struct or JSON), line, stage and key
-(what tells two findings on one subject apart; part of the fingerprint). Values are never
-formatted into the SQL: thresholds come from `params` by join.
+subject_id, severity, message, evidence (a struct or JSON), line, stage and key (what tells two
+findings on one subject apart; part of the fingerprint): NULL where one does not apply. Values
+are never formatted into the SQL: thresholds come from `params` by join.
+
+While the catalog runs, the fact views it reads (`GIT_SCOPED`, `IMAGE_SCOPED`, `stage_bases`) are
+connection-local copies holding only the facts in effect for the evaluated run, under the same
+names and columns: each is computed once, and each policy plans and scans small flat tables.
 
 One policy that fails (a SQL error) is recorded in `policy_errors` and the others still run.
 """
@@ -24,7 +28,6 @@ from typing import Any
 
 from hullcheck import __version__
 from hullcheck.config import Config
-from hullcheck.errors import HullcheckError
 from hullcheck.policy.catalog import Catalog, Policy, load_catalog
 from hullcheck.policy.ownership import (
     CodeownersRule,
@@ -188,9 +191,6 @@ WAIVER_COLUMNS = [("waiver_index", "INTEGER"), ("policy_id", "VARCHAR"), ("subje
 PRAGMA_COLUMNS = [("repo", "VARCHAR"), ("path", "VARCHAR"), ("line", "INTEGER"), ("codes", "VARCHAR[]")]
 
 
-_OUTPUT_COLUMNS: dict[str, list[str]] = {}  # policy SQL text -> its output columns, learned once per process
-
-
 # The fact views a policy reads, copied once per evaluation with only the rows of the subjects in effect
 # (same names, same columns), in dependency order: `stage_bases` is built on the copy of `dockerfile_stages`.
 GIT_SCOPED = (
@@ -235,23 +235,11 @@ def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) ->
         [key, e.severity.value, *(e.params[k].value for k in specs)] for key, e in effective.items() if e.enabled.value
     ]
     store.temp_table("params", columns, rows)
-    sql = policy.sql.rstrip().rstrip(";")
-    if sql not in _OUTPUT_COLUMNS:
-        _OUTPUT_COLUMNS[sql] = [str(r[0]) for r in store.select(f"DESCRIBE SELECT * FROM (\n{sql}\n)").rows]
-    have = _OUTPUT_COLUMNS[sql]
-    missing = {"subject_id", "severity", "message"} - set(have)
-    if missing:
-        raise HullcheckError(f"the policy's SELECT lacks the column(s) {', '.join(sorted(missing))}")
-
-    def col(name: str, default: str = "NULL") -> str:
-        return name if name in have else default
-
-    key = col("key", col("stage"))
-    evidence = "to_json(evidence)::VARCHAR" if "evidence" in have else "NULL"
+    # By name, so a policy's column order is free; a column it lacks is that policy's error, in DuckDB's words.
     store.select(
         "INSERT INTO policy_findings SELECT ?, CASE WHEN severity IN ('info', 'warning', 'error', 'critical') "
-        f"THEN severity ELSE ? END, subject_id, {col('line')}, {col('stage')}, message, {evidence}, {key} "
-        f"FROM (\n{sql}\n)",
+        "THEN severity ELSE ? END, subject_id, line, stage, message, to_json(evidence)::VARCHAR, key "
+        f"FROM (\n{policy.sql.rstrip().rstrip(';')}\n)",
         [policy.id, policy.meta.severity],
     )
 

@@ -124,6 +124,19 @@ class Owners:
         self.handles = {h.lower(): t.name for t in cfg.teams for h in t.codeowners}
         self.team_profile = {t.name: t.profile for t in cfg.teams}
         self.repo_owner: dict[str, tuple[str, str]] = {}  # repo -> (team, decided_by), for lineage
+        self._by_glob: dict[str, tuple[str | None, str | None]] = {}  # repo -> its repos-glob decision
+
+    def _repo_glob(self, repo: str) -> tuple[str | None, str | None]:
+        """The first team whose `repos:` glob matches, once per repository (its files ask again and again)."""
+        if repo not in self._by_glob:
+            found: tuple[str | None, str | None] = (None, None)
+            for t in self.cfg.teams:
+                glob = next((g for g in t.repos if fnmatch.fnmatchcase(repo, g)), None)
+                if glob is not None:
+                    found = (t.name, f"repos glob: team {t.name} repos '{glob}'")
+                    break
+            self._by_glob[repo] = found
+        return self._by_glob[repo]
 
     def _override(self, s: Subject) -> tuple[int, Override] | None:
         for i, o in enumerate(self.cfg.overrides):
@@ -143,7 +156,7 @@ class Owners:
     def decide(self, s: Subject, codeowners: list[CodeownersRule], label_team: str | None = None,
                label_profile: str | None = None, lineage_repo: str | None = None) -> None:  # fmt: skip
         teams = {t.name for t in self.cfg.teams}
-        hit = self._override(s)
+        hit = self._override(s) if self.cfg.overrides else None
         team = decided = None
         if hit is not None and hit[1].team is not None:
             team, decided = hit[1].team, f"override: config overrides[{hit[0]}]"
@@ -152,11 +165,7 @@ class Owners:
         if team is None and s.path is not None and s.subject_kind != "image":
             team, decided = self._by_codeowners(s.path, codeowners)
         if team is None and s.repo is not None:
-            for t in self.cfg.teams:
-                glob = next((g for g in t.repos if fnmatch.fnmatchcase(s.repo, g)), None)
-                if glob is not None:
-                    team, decided = t.name, f"repos glob: team {t.name} repos '{glob}'"
-                    break
+            team, decided = self._repo_glob(s.repo)
         if team is None and s.subject_kind == "image":
             name = f"{s.registry}/{s.repository}"
             for t in self.cfg.teams:
