@@ -166,8 +166,16 @@ class Store:
         cur = self._con.execute(sql, list(params))
         return Result([d[0] for d in cur.description or []], cur.fetchall())
 
-    def temp_table(self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
-        """(Re)create a connection-local table, e.g. the typed `params` a policy's SQL joins."""
+    def temp_table(
+        self,
+        name: str,
+        columns: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[Any]] = (),
+        *,
+        by_column: Sequence[Sequence[Any]] | None = None,
+    ) -> None:
+        """(Re)create a connection-local table, e.g. the typed `params` a policy's SQL joins, from rows or
+        from one list per column (`by_column`: no transposition for a large table)."""
         names = [c for c, _ in columns]
         if (
             not _IDENT.match(name)
@@ -177,9 +185,10 @@ class Store:
             raise ValueError(f"unsafe identifier or type in {name}{tuple(columns)}")  # from code only
         spec = ", ".join(f'"{c}" {t}' for c, t in columns)
         self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({spec})")
-        if rows:
+        cols = by_column if by_column is not None else [[r[k] for r in rows] for k in range(len(columns))]
+        if cols and len(cols[0]):
             picks = ", ".join(f"unnest(${i + 1}::{t}[])" for i, (_, t) in enumerate(columns))
-            self._con.execute(f"INSERT INTO {name} SELECT {picks}", [[r[k] for r in rows] for k in range(len(columns))])
+            self._con.execute(f"INSERT INTO {name} SELECT {picks}", [list(c) for c in cols])
 
     def scoped_copy(self, view: str, scope: str, keys: Sequence[str]) -> None:
         """A connection-local table named like the public `view`, holding its rows whose `keys` are in the

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from hullcheck import __version__
@@ -139,8 +140,8 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
     if publish is not None:
         publish(None)  # the run visible inside this transaction, so that the views show its facts
     subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
-    rows = [[getattr(s, c if c != "run_id" else "fact_run_id") for c, _ in SUBJECT_COLUMNS] for s in subjects]
-    store.temp_table("subjects", SUBJECT_COLUMNS, rows)
+    fields = [c if c != "run_id" else "fact_run_id" for c, _ in SUBJECT_COLUMNS]
+    store.temp_table("subjects", SUBJECT_COLUMNS, by_column=[list(map(attrgetter(f), subjects)) for f in fields])
     scope_views(store)
     store.execute("eval_tables")
     used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
