@@ -111,7 +111,7 @@ def run_audit(
     specs = cfg.select_repos(only)  # config problems surface before a run is recorded
     catalog = load_policies(cfg)
     started = time.monotonic()
-    with Store.open(cfg.database_path) as store:
+    with Store.open(cfg.database_path, memory_limit=cfg.database_memory_limit) as store:
         summary = AuditSummary(begin_run(store, cfg, as_of, only))
         try:
             summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress, cancel)

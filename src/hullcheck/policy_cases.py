@@ -234,7 +234,7 @@ def run_case_file(cf: CaseFile, policy: Policy, catalog: Catalog, workdir: Path)
     if cf.policy != policy.id:
         return [Mismatch("-", "-", f"the case file names policy '{cf.policy}', expected '{policy.id}'")]
     cfg = case_config(cf, catalog, workdir / f"{policy.id}.duckdb")
-    with Store.open(cfg.database_path) as store:
+    with Store.open(cfg.database_path, memory_limit=cfg.database_memory_limit) as store:
         summary = write_case_run(store, cfg, catalog, cf)
         ev = summary.evaluation
         if ev is None or ev.errors:

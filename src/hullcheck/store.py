@@ -36,12 +36,18 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _CHUNK_ROWS = 50_000
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+# DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
+# copies, a policy's joins) would then grow its RSS far past what the crawl needs. Past this limit
+# DuckDB spills to `<database>.tmp/` instead; `database_memory_limit` in the config changes it.
+DEFAULT_MEMORY_LIMIT = "256MB"
+
+
+def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
     if read_only and not path.exists():
         raise DatabaseMissing(f"{path}: no database yet (run `hullcheck audit` first)")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit})
     except duckdb.IOException as e:
         # DuckDB says "Could not set lock on file … Conflicting lock is held" and has no type for it:
         # this is the one place that reads its message; everything above catches DatabaseLocked.
@@ -68,8 +74,8 @@ class Store:
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
 
     @classmethod
-    def open(cls, path: Path, read_only: bool = False) -> Store:
-        store = cls(connect(path, read_only), path)
+    def open(cls, path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Store:
+        store = cls(connect(path, read_only, memory_limit), path)
         if not read_only:
             store.migrate()
         return store

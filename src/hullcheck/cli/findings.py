@@ -102,7 +102,7 @@ def evaluate(config_path: Path, run: int | None) -> int:
 
     cfg = load_config(config_path)
     catalog = load_policies(cfg)
-    with Store.open(cfg.database_path) as store:
+    with Store.open(cfg.database_path, memory_limit=cfg.database_memory_limit) as store:
         if run is None:
             latest = store.query("latest_committed_run")
             if not latest:
