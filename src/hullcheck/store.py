@@ -33,7 +33,7 @@ from hullcheck.store_values import Cleaner, Repairs, clean_column, table_cleaner
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Rows per INSERT statement (each column is one list parameter): bounds the memory of one statement.
-_CHUNK_ROWS = 50_000
+_CHUNK_ROWS = 5_000
 
 
 # DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
@@ -240,7 +240,8 @@ class Store:
         statements as the parameter limit allows (a statement per group would cost a round trip each)."""
         columns: list[str] | None = None
         row_fields: list[str] = []
-        cols: list[list[Any]] = []
+        pending: list[tuple[Mapping[str, Any], Sequence[Any]]] = []
+        total = 0
         for constants, rows in groups:
             if not rows:
                 continue
@@ -249,30 +250,46 @@ class Store:
                     raise TypeError(f"rows for {table} must be dataclass instances")
                 row_fields = [f.name for f in fields(rows[0]) if is_stored(f.metadata)]
                 columns = [*constants, *row_fields]
-                cols = [[] for _ in columns]
+                if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
+                    raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code
+            for i in range(0, len(rows), _CHUNK_ROWS):
+                pending.append((constants, rows[i : i + _CHUNK_ROWS]))
+                total += len(pending[-1][1])
+        if columns is None:
+            return 0
+        # Column-wise: one list per column, unnested by DuckDB in C (a parameter per value, as in a
+        # multi-row VALUES, costs ~10x more to bind). Lists are cast to the column's own type. Built and
+        # sent a chunk at a time, so a table of 30,000 nested rows is never held twice in Python.
+        types = self._types(table)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        picks = ", ".join(f"unnest(${i + 1}::{types[c]}[])" for i, c in enumerate(columns))
+        head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT {picks}"
+        batch: list[tuple[Mapping[str, Any], Sequence[Any]]] = []
+        size = 0
+        for group in pending:
+            batch.append(group)
+            size += len(group[1])
+            if size >= _CHUNK_ROWS:
+                self._send(head_sql, table, columns, row_fields, batch)
+                batch, size = [], 0
+        if batch:
+            self._send(head_sql, table, columns, row_fields, batch)
+        return total
+
+    def _send(self, sql: str, table: str, columns: list[str], row_fields: list[str],
+              batch: list[tuple[Mapping[str, Any], Sequence[Any]]]) -> None:  # fmt: skip
+        cols: list[list[Any]] = [[] for _ in columns]
+        for constants, rows in batch:
             for k, v in enumerate(constants.values()):
                 cols[k].extend(repeat(v, len(rows)))
             base = len(constants)
             for j, f in enumerate(row_fields):
                 cols[base + j].extend(map(attrgetter(f), rows))
-        if columns is None:
-            return 0
-        if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
-            raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code only
         for k, col in enumerate(cols):
             if any(type(v) not in _PLAIN for v in col):
                 cols[k] = [v if type(v) in _PLAIN else _value(v) for v in col]
         self._clean(table, columns, cols)
-        # Column-wise: one list per column, unnested by DuckDB in C (a parameter per value, as in a
-        # multi-row VALUES, costs ~10x more to bind). Lists are cast to the column's own type.
-        types = self._types(table)
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        picks = ", ".join(f"unnest(${i + 1}::{types[c]}[])" for i, c in enumerate(columns))
-        head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT {picks}"
-        total = len(cols[0])
-        for i in range(0, total, _CHUNK_ROWS):
-            self._con.execute(head_sql, [col[i : i + _CHUNK_ROWS] for col in cols])
-        return total
+        self._con.execute(sql, cols)
 
     def _types(self, table: str) -> dict[str, str]:
         if table not in self._column_types:

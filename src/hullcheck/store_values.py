@@ -128,7 +128,8 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
     return None
 
 
-_MEMO_SIZE = 50_000
+_MEMO_SIZE = 4096  # per column: the repeats are few distinct values; a large memo only holds memory
+_MEMO_MAX_LEN = 512  # long texts rarely repeat: cleaned, not remembered
 
 
 class _Memoized:
@@ -147,7 +148,9 @@ class _Memoized:
         if hit is None:
             if len(self.memo) >= _MEMO_SIZE:
                 self.memo.clear()
-            hit = self.memo[v] = self.fn(v)
+            hit = self.fn(v)
+            if len(v) <= _MEMO_MAX_LEN:
+                self.memo[v] = hit
         if hit[1]:
             self.repairs.update(hit[1])
         return hit[0]
@@ -164,7 +167,9 @@ class _Memoized:
                 continue
             hit = memo.get(v)
             if hit is None:
-                hit = memo[v] = fn(v)
+                hit = fn(v)
+                if len(v) <= _MEMO_MAX_LEN:
+                    memo[v] = hit
             if hit[1]:
                 repairs.update(hit[1])
             append(hit[0])
