@@ -134,3 +134,33 @@ def test_a_broken_org_policy_is_an_error_row_and_the_run_ends_partial(tmp_path: 
     # unpinned-base come after broken-rule).
     fired = {r[0] for r in org.query("SELECT policy_id FROM latest_findings")}
     assert {"root-user", "unpinned-base"} <= fired
+
+
+def test_an_evaluation_past_the_memory_limit_raises_it_and_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hullcheck.store import Store
+
+    from support.org import Org, days_ago
+
+    from hullcheck.audit import run_audit
+    from hullcheck.demo.gitbuild import Commit
+
+    org = Org(tmp_path / "org")
+    dockerfile = "FROM alpine AS s0\nUSER app\n" + "".join(f"FROM s{i - 1} AS s{i}\n" for i in range(1, 400))
+    for n in range(3):
+        org.repo(f"svc{n}", [Commit(days_ago(1), {"Dockerfile": dockerfile + f"RUN echo {n}\n"})])
+    org.extra = {"database_memory_limit": "16MB"}  # too little for the evaluation's working tables
+    raised: list[bool] = []
+    original = Store.raise_memory_limit
+
+    def counting(self: Store, ceiling_bytes: int = 8 * 1024**3) -> bool:
+        raised.append(original(self, ceiling_bytes))
+        return raised[-1]
+
+    monkeypatch.setattr(Store, "raise_memory_limit", counting)  # observed, not replaced
+    summary = run_audit(org.config())
+    assert raised and all(raised), "the evaluation did not run out of memory: the test proves nothing"
+    assert summary.status == "ok" and summary.evaluation is not None and not summary.evaluation.errors
+    assert summary.evaluation.findings > 0
+    assert org.scalar("SELECT count(*) FROM latest_findings") == summary.evaluation.findings

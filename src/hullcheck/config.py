@@ -190,7 +190,7 @@ class Config(_Model):
     git_timeout_seconds: int = Field(600, ge=1)
     write_batch_repos: int = Field(50, ge=1, description="repositories written per database transaction")
     database_memory_limit: str = Field(
-        "256MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's memory before it spills to disk"
+        "128MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's memory before it spills to disk"
     )
     sources: Sources = Field(default_factory=Sources)
     teams: list[Team] = Field(default_factory=list)

@@ -39,7 +39,7 @@ _CHUNK_ROWS = 5_000
 # DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
 # copies, a policy's joins) would then grow its RSS far past what the crawl needs. Past this limit
 # DuckDB spills to `<database>.tmp/` instead; `database_memory_limit` in the config changes it.
-DEFAULT_MEMORY_LIMIT = "256MB"
+DEFAULT_MEMORY_LIMIT = "128MB"
 
 
 def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
@@ -209,6 +209,27 @@ class Store:
             f'CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM "{catalog}".main.{view} '
             f"SEMI JOIN (SELECT DISTINCT {on} FROM {scope}) USING ({on})"
         )
+
+    @staticmethod
+    def out_of_memory(e: BaseException) -> bool:
+        """DuckDB refused to allocate past its memory limit (the caller may raise it and retry)."""
+        return isinstance(e, duckdb.OutOfMemoryException)
+
+    def raise_memory_limit(self, ceiling_bytes: int = 8 * 1024**3) -> bool:
+        """Double DuckDB's memory limit (up to `ceiling_bytes`) after an out-of-memory error; False at the
+        ceiling. The limit keeps small audits lean; a large org's evaluation gets what it needs."""
+        current = self._parse_limit()
+        if current >= ceiling_bytes:
+            return False
+        self._con.execute(f"SET memory_limit = '{min(current * 2, ceiling_bytes) // 1024**2}MiB'")
+        return True
+
+    def _parse_limit(self) -> int:
+        text = str(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        number, _, unit = text.strip().partition(" ")
+        factor = {"KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "KB": 1000, "MB": 1000**2,
+                  "GB": 1000**3, "TB": 1000**4, "bytes": 1}.get(unit.strip(), 1)  # fmt: skip
+        return int(float(number) * factor)
 
     def drop_scoped(self, views: Sequence[str]) -> None:
         """Drop the connection-local copies made by `scoped_copy`: the public views are seen again."""

@@ -88,9 +88,9 @@ class Evaluation:
 
 
 class PolicyFailed(Exception):
-    def __init__(self, policy_id: str, error: str) -> None:
+    def __init__(self, policy_id: str, error: str, out_of_memory: bool = False) -> None:
         super().__init__(policy_id)
-        self.policy_id, self.error = policy_id, error
+        self.policy_id, self.error, self.out_of_memory = policy_id, error, out_of_memory
 
 
 Publish = Callable[["Evaluation | None"], None]
@@ -128,8 +128,14 @@ def evaluate_run(
                 ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
                                failed, started)  # fmt: skip
         except PolicyFailed as e:
+            if e.out_of_memory and store.raise_memory_limit():
+                continue  # the data needs more than the lean default: the same policy again, with more
             failed[e.policy_id] = e.error
             continue
+        except Exception as e:
+            if Store.out_of_memory(e) and store.raise_memory_limit():
+                continue  # the scoped copies or the writes need more memory than the default
+            raise
         ev.seconds = time.monotonic() - started
         return ev
 
@@ -158,7 +164,7 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
         try:
             run_policy(store, policy, effective)
         except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
-            raise PolicyFailed(policy.id, _words(e)) from None
+            raise PolicyFailed(policy.id, _words(e), Store.out_of_memory(e)) from None
         ev.policies += 1
     store.temp_table("policy_meta", [("policy_id", "VARCHAR"), ("hadolint", "VARCHAR[]")], meta)
     store.temp_table("params_json", [("policy_id", "VARCHAR"), ("situation", "VARCHAR"), ("params", "VARCHAR")], shown)
