@@ -139,12 +139,11 @@ def test_a_broken_org_policy_is_an_error_row_and_the_run_ends_partial(tmp_path: 
 def test_an_evaluation_past_the_memory_limit_raises_it_and_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hullcheck.store import Store
-
     from support.org import Org, days_ago
 
     from hullcheck.audit import run_audit
     from hullcheck.demo.gitbuild import Commit
+    from hullcheck.store import Store
 
     org = Org(tmp_path / "org")
     dockerfile = "FROM alpine AS s0\nUSER app\n" + "".join(f"FROM s{i - 1} AS s{i}\n" for i in range(1, 400))
