@@ -163,3 +163,29 @@ def test_an_evaluation_past_the_memory_limit_raises_it_and_completes(
     assert summary.status == "ok" and summary.evaluation is not None and not summary.evaluation.errors
     assert summary.evaluation.findings > 0
     assert org.scalar("SELECT count(*) FROM latest_findings") == summary.evaluation.findings
+
+
+def test_a_finding_keeps_its_fingerprint_when_lines_move_and_other_lines_change(tmp_path: Path) -> None:
+    from support.org import Org, days_ago
+
+    from hullcheck.audit import run_audit
+    from hullcheck.demo.gitbuild import Commit
+
+    org = Org(tmp_path / "org")
+    before = "FROM node:latest AS build\nRUN npm ci\nFROM python\nUSER root\n"
+    after = "# syntax=docker/dockerfile:1\n# a comment\nFROM node:latest AS build\nRUN npm ci && npm test\n\nFROM python\nUSER root\n"
+    path = org.repo("svc", [Commit(days_ago(2), {"Dockerfile": before})])
+    cfg = org.config()
+    first = run_audit(cfg).run_id
+    org.repo("svc", [Commit(days_ago(1), {"Dockerfile": after})], add=False)
+    assert path.exists()
+    second = run_audit(cfg).run_id
+    rows = org.query("SELECT run_id, policy_id, line, fingerprint FROM findings WHERE policy_id IN "
+                     "('unpinned-base', 'root-user') ORDER BY run_id, policy_id, line")  # fmt: skip
+    by_run = {r: sorted((p, f) for run, p, _, f in rows if run == r) for r in (first, second)}
+    lines = {r: sorted(line for run, _, line, _ in rows if run == r) for r in (first, second)}
+    assert by_run[first] == by_run[second] and len(by_run[first]) == 3  # node:latest, python (no tag), USER root
+    assert lines[first] != lines[second]  # the lines moved
+    changes = org.query(f"SELECT DISTINCT change FROM finding_events WHERE run_id = {second} "
+                        "AND policy_id IN ('unpinned-base', 'root-user')")  # fmt: skip
+    assert changes == [("persisting",)]
