@@ -173,7 +173,10 @@ def test_a_finding_keeps_its_fingerprint_when_lines_move_and_other_lines_change(
 
     org = Org(tmp_path / "org")
     before = "FROM node:latest AS build\nRUN npm ci\nFROM python\nUSER root\n"
-    after = "# syntax=docker/dockerfile:1\n# a comment\nFROM node:latest AS build\nRUN npm ci && npm test\n\nFROM python\nUSER root\n"
+    after = (
+        "# syntax=docker/dockerfile:1\n# a comment\nFROM node:latest AS build\nRUN npm ci && npm test\n\n"
+        "FROM python\nUSER root\n"
+    )
     path = org.repo("svc", [Commit(days_ago(2), {"Dockerfile": before})])
     cfg = org.config()
     first = run_audit(cfg).run_id
