@@ -71,6 +71,7 @@ class Store:
         self.path = path
         self._cleaners: dict[str, dict[str, Cleaner]] = {}
         self._column_types: dict[str, dict[str, str]] = {}
+        self._catalog: str | None = None  # the database's catalog name, which scoped copies read from
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
 
     @classmethod
@@ -202,9 +203,10 @@ class Store:
         `view`) read the small copy, computed once, instead of the view over every run."""
         if not all(_IDENT.match(x) for x in (view, scope, *keys)):
             raise ValueError(f"unsafe identifier in {view}/{scope}/{keys}")  # identifiers come from code only
-        db = self._con.execute("SELECT current_database()").fetchone()
-        catalog = str(db[0]).replace('"', '""') if db else "memory"
-        on = ", ".join(keys)
+        if self._catalog is None:
+            db = self._con.execute("SELECT current_database()").fetchone()
+            self._catalog = str(db[0]).replace('"', '""') if db else "memory"
+        catalog, on = self._catalog, ", ".join(keys)
         self._con.execute(
             f'CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM "{catalog}".main.{view} '
             f"SEMI JOIN (SELECT DISTINCT {on} FROM {scope}) USING ({on})"

@@ -72,7 +72,7 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
             fixed = json.dumps(_leaves(doc, where, found), ensure_ascii=False)
             return (fixed if fixed != json.dumps(doc, ensure_ascii=False) else v), found
 
-        return _memoized(document, repairs)
+        return _Memoized(document, repairs)
     if kind == "varchar":
 
         def text(v: str) -> tuple[str, Counter[str]]:
@@ -85,7 +85,7 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
                 found[f"{where}: secret redacted"] += 1
             return safe, found
 
-        return _memoized(text, repairs)
+        return _Memoized(text, repairs)
     if kind in _INT_BITS or kind in _UINT_BITS:
         bits = _INT_BITS.get(kind) or _UINT_BITS[kind]
         low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if kind in _INT_BITS else (0, 2**bits - 1)
@@ -174,10 +174,6 @@ class _Memoized:
                 repairs.update(hit[1])
             append(hit[0])
         return out
-
-
-def _memoized(fn: Callable[[str], tuple[str, Counter[str]]], repairs: Repairs) -> Cleaner:
-    return _Memoized(fn, repairs)
 
 
 def clean_column(fn: Cleaner, values: list[Any]) -> list[Any]:

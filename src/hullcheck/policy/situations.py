@@ -63,12 +63,6 @@ class Situations:
     team_values: dict[str, dict[str, dict[str, Any]]]  # team -> policy -> values
     override_values: dict[int, dict[str, dict[str, Any]]]
 
-    def team_profile(self, team: str) -> str:
-        for t in self.cfg.teams:
-            if t.name == team:
-                return t.profile
-        return DEFAULT_PROFILE
-
     def effective(self, policy: Policy, s: Situation) -> Effective:
         meta = policy.meta
         src = f"policies/{policy.id}.yaml" if policy.origin == "catalog" else str(policy.yaml_path)
