@@ -13,20 +13,26 @@ WITH RECURSIVE chain AS (
       ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
     WHERE c.base_kind = 'stage'
 ),
-copies AS (
-    SELECT c.subject_id, c.situation, x.keyword, x.destination, x.from_ref, x.sources, x.is_remote,
-           i.start_line, coalesce(s.name, s.stage_index::VARCHAR) AS stage,
-           list_filter(x.sources, lambda src: list_bool_or(list_transform(p.data_patterns,
-               lambda g: regexp_replace(regexp_replace(src, '^\./', ''), '/+$', '') GLOB g
-                         OR regexp_extract(regexp_replace(src, '/+$', ''), '[^/]*$') GLOB g))) AS data_sources
+copy_forms AS (  -- each source as matched: the path without ./ and trailing /, and its last component
+    SELECT c.subject_id, c.situation, x.*,
+           list_transform(x.sources, lambda src: {'src': src,
+               'clean': regexp_replace(regexp_replace(src, '^\./', ''), '/+$', ''),
+               'base': regexp_extract(regexp_replace(src, '/+$', ''), '[^/]*$')}) AS forms
     FROM chain c
-    JOIN params p USING (situation)
     JOIN dockerfile_copies x
       ON x.run_id = c.run_id AND x.repo = c.repo AND x.path = c.path AND x.stage_index = c.stage_index
+    WHERE NOT x.is_heredoc
+),
+copies AS (
+    SELECT x.subject_id, x.situation, x.keyword, x.destination, x.from_ref, x.sources, x.is_remote,
+           i.start_line, coalesce(s.name, s.stage_index::VARCHAR) AS stage,
+           list_transform(list_filter(x.forms, lambda f: list_bool_or(list_transform(p.data_patterns,
+               lambda g: f.clean GLOB g OR f.base GLOB g))), lambda f: f.src) AS data_sources
+    FROM copy_forms x
+    JOIN params p USING (situation)
     JOIN dockerfile_instructions i ON i.run_id = x.run_id AND i.repo = x.repo AND i.path = x.path AND i.seq = x.seq
     JOIN dockerfile_stages s
-      ON s.run_id = c.run_id AND s.repo = c.repo AND s.path = c.path AND s.stage_index = c.stage_index
-    WHERE NOT x.is_heredoc
+      ON s.run_id = x.run_id AND s.repo = x.repo AND s.path = x.path AND s.stage_index = x.stage_index
 ),
 layers AS (
     SELECT o.subject_id, o.subject, o.situation, h.os, h.architecture, h.manifest_digest, h.history_index,

@@ -2,19 +2,24 @@
 -- USER, SHELL before the first COPY/ADD; metadata instructions skipped) are the same in
 -- min_repos or more repositories of the org. Every Dockerfile subject of the evaluation is
 -- compared; each finding reports the longest shared run of at least min_steps steps.
-WITH instr AS (
+WITH first_copy AS (
+    SELECT run_id, repo, path, stage_index, min(seq) AS seq
+    FROM dockerfile_instructions WHERE keyword IN ('COPY', 'ADD') GROUP BY ALL
+),
+instr AS (
     SELECT o.subject_id, o.repo, s.stage_index, s.name, s.start_line AS from_line, s.base_normalized,
            i.seq, i.keyword, i.start_line,
            i.keyword || ' ' || trim(regexp_replace(array_to_string(i.flags, ' ') || ' '
                || array_to_string(i.arguments, ' ') || ' ' || array_to_string(i.heredoc_bodies, ' '), '\s+', ' ', 'g'))
-               AS step,
-           min(i.seq) FILTER (i.keyword IN ('COPY', 'ADD'))
-               OVER (PARTITION BY o.subject_id, s.stage_index) AS first_copy
+               AS step
     FROM subjects o
     JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path
     JOIN dockerfile_instructions i
       ON i.run_id = s.run_id AND i.repo = s.repo AND i.path = s.path AND i.stage_index = s.stage_index
-    WHERE o.subject_kind = 'dockerfile' AND s.base_kind = 'image' AND i.keyword <> 'FROM'
+    LEFT JOIN first_copy c
+      ON c.run_id = s.run_id AND c.repo = s.repo AND c.path = s.path AND c.stage_index = s.stage_index
+    WHERE o.subject_kind = 'dockerfile' AND s.base_kind = 'image'
+      AND i.keyword IN ('RUN', 'ENV', 'ARG', 'WORKDIR', 'USER', 'SHELL') AND i.seq < coalesce(c.seq, 1 << 30)
 ),
 stages AS (
     SELECT subject_id, repo, stage_index, name, from_line, base_normalized,
@@ -22,7 +27,6 @@ stages AS (
            list(keyword ORDER BY seq)[1:30] AS keywords,
            list(start_line ORDER BY seq)[1:30] AS lines
     FROM instr
-    WHERE keyword IN ('RUN', 'ENV', 'ARG', 'WORKDIR', 'USER', 'SHELL') AND seq < coalesce(first_copy, 1 << 30)
     GROUP BY ALL
 ),
 prefixes AS (

@@ -1,5 +1,5 @@
 -- Findings of evaluation $1 on day $2: fingerprint (policy, subject, the policy's key: never a
--- line), the parameters that applied, and the waiver that applies: the first active config waiver
+-- line) and the waiver that applies: the first active config waiver
 -- (by its place in the config) whose policy, team and subject glob match, else a `# hadolint
 -- ignore=` pragma on the finding's instruction (or `global`) naming an equivalent rule.
 WITH f AS (
@@ -23,7 +23,7 @@ by_pragma AS (
     GROUP BY f.fid
 )
 INSERT INTO eval_findings
-SELECT $1, f.policy_id, f.severity, f.subject_id, f.line, f.stage, f.message, f.evidence, pj.params,
+SELECT $1, f.policy_id, f.severity, f.subject_id, f.line, f.stage, f.message, f.evidence,
        substr(sha256(concat_ws(chr(31), f.policy_id, f.subject_kind, f.subject, coalesce(f.fkey, ''))), 1, 20),
        w.waiver_index IS NOT NULL OR p.fid IS NOT NULL,
        CASE WHEN w.waiver_index IS NOT NULL THEN cw.reason WHEN p.fid IS NOT NULL THEN 'hadolint pragma' END,
@@ -33,7 +33,6 @@ SELECT $1, f.policy_id, f.severity, f.subject_id, f.line, f.stage, f.message, f.
                                                CASE WHEN p.line = 0 THEN 'global ignore' ELSE 'line ' || p.line END)
        END
 FROM f
-JOIN params_json pj ON pj.policy_id = f.policy_id AND pj.situation = f.situation
 LEFT JOIN by_config w USING (fid)
 LEFT JOIN config_waivers cw ON cw.waiver_index = w.waiver_index
 LEFT JOIN by_pragma p ON p.fid = f.fid AND w.waiver_index IS NULL

@@ -48,11 +48,13 @@ CREATE OR REPLACE VIEW findings AS
 SELECT e.run_id, e.effective_at, e.evaluation_id, f.policy_id, f.severity, s.team, s.profile, s.subject_kind,
        s.subject, s.repo, s.path, f.line, f.stage, s.service,
        CASE WHEN s.subject_kind = 'image' THEN s.registry || '/' || s.repository || ':' || s.tag END AS image,
-       s.digest, f.message, f.evidence, f.params, f.fingerprint, f.waived, f.waiver_reason, f.waiver_expires,
+       s.digest, f.message, f.evidence, pp.params, f.fingerprint, f.waived, f.waiver_reason, f.waiver_expires,
        f.waived_by, e.catalog_version, e.config_hash
 FROM eval_findings f
 JOIN current_evaluations e USING (evaluation_id)
-JOIN eval_subjects s USING (evaluation_id, subject_id);
+JOIN eval_subjects s USING (evaluation_id, subject_id)
+LEFT JOIN eval_policy_params pp
+       ON pp.evaluation_id = f.evaluation_id AND pp.policy_id = f.policy_id AND pp.situation = s.situation;
 
 CREATE OR REPLACE VIEW latest_findings AS
 SELECT * FROM findings WHERE evaluation_id = (SELECT evaluation_id FROM latest_evaluation);

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from hullcheck.assets import read_sql, sql_dir
 from hullcheck.columns import is_stored
@@ -34,6 +35,11 @@ _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Rows per INSERT statement (each column is one list parameter): bounds the memory of one statement.
 _CHUNK_ROWS = 5_000
+# The column types `temp_table` accepts, as Arrow types (DuckDB maps each back to the same SQL type).
+_ARROW = {
+    "VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()), "BIGINT[]": pa.list_(pa.int64()),
+}  # fmt: skip
 
 
 # DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
@@ -182,20 +188,16 @@ class Store:
         by_column: Sequence[Sequence[Any]] | None = None,
     ) -> None:
         """(Re)create a connection-local table, e.g. the typed `params` a policy's SQL joins, from rows or
-        from one list per column (`by_column`: no transposition for a large table)."""
+        from one list per column (`by_column`: no transposition for a large table). Sent as one Arrow
+        table: DuckDB reads its columns in bulk instead of converting Python values one by one."""
         names = [c for c, _ in columns]
-        if (
-            not _IDENT.match(name)
-            or not all(_IDENT.match(c) for c in names)
-            or not all(re.fullmatch(r"[A-Z]+(\[\])?", t) for _, t in columns)
-        ):
+        if not _IDENT.match(name) or not all(_IDENT.match(c) for c in names) or not all(t in _ARROW for _, t in columns):
             raise ValueError(f"unsafe identifier or type in {name}{tuple(columns)}")  # from code only
-        spec = ", ".join(f'"{c}" {t}' for c, t in columns)
-        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({spec})")
         cols = by_column if by_column is not None else [[r[k] for r in rows] for k in range(len(columns))]
-        if cols and len(cols[0]):
-            picks = ", ".join(f"unnest(${i + 1}::{t}[])" for i, (_, t) in enumerate(columns))
-            self._con.execute(f"INSERT INTO {name} SELECT {picks}", [list(c) for c in cols])
+        arrays = [pa.array(list(c), _ARROW[t]) for c, (_, t) in zip(cols, columns, strict=True)]
+        # One registered name, replaced by the next call (unregistering costs as much as the copy).
+        self._con.register("_hullcheck_arrow_in", pa.Table.from_arrays(arrays, names=names))
+        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _hullcheck_arrow_in")
 
     def scoped_copy(self, view: str, scope: str, keys: Sequence[str]) -> None:
         """A connection-local table named like the public `view`, holding its rows whose `keys` are in the

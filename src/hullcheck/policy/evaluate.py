@@ -24,8 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from operator import attrgetter
-from typing import Any
 
 from hullcheck import __version__
 from hullcheck.config import Config
@@ -36,11 +34,10 @@ from hullcheck.policy.ownership import (
     Subject,
     effective_codeowners,
     parse_codeowners_rule,
-    subject_name,
 )
 from hullcheck.policy.situations import Effective, Situation, Situations, resolve_situations
 from hullcheck.policy.units import SQL_TYPES, show_value
-from hullcheck.policy.waivers import Pragma, parse_pragma
+from hullcheck.policy.waivers import parse_pragma
 from hullcheck.store import Store
 
 
@@ -94,13 +91,6 @@ class PolicyFailed(Exception):
 
 
 Publish = Callable[["Evaluation | None"], None]
-SUBJECT_COLUMNS = [
-    ("subject_id", "INTEGER"), ("subject_kind", "VARCHAR"), ("subject", "VARCHAR"), ("repo", "VARCHAR"),
-    ("path", "VARCHAR"), ("service", "VARCHAR"), ("registry", "VARCHAR"), ("repository", "VARCHAR"),
-    ("tag", "VARCHAR"), ("digest", "VARCHAR"), ("run_id", "BIGINT"), ("commit_sha", "VARCHAR"),
-    ("team", "VARCHAR"), ("profile", "VARCHAR"), ("situation", "VARCHAR"), ("decided_by", "VARCHAR"),
-    ("profile_by", "VARCHAR"),
-]  # fmt: skip
 
 
 def evaluate_run(
@@ -145,12 +135,11 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
     ev = Evaluation(0, run_id, [ErrorRow(p, e) for p, e in sorted(failed.items())])
     if publish is not None:
         publish(None)  # the run visible inside this transaction, so that the views show its facts
-    subjects, pragmas = gather_subjects(store, cfg, run_id, set(situations.profiles))
-    fields = [c if c != "run_id" else "fact_run_id" for c, _ in SUBJECT_COLUMNS]
-    store.temp_table("subjects", SUBJECT_COLUMNS, by_column=[list(map(attrgetter(f), subjects)) for f in fields])
-    scope_views(store)
+    scope_views(store, run_id)
+    store.execute("eval_subject_facts")
+    used, ev.subjects = decide_owners(store, cfg, set(situations.profiles))
+    pragmas = [parse_pragma(*row) for row in store.query("eval_pragmas")]
     store.execute("eval_tables")
-    used = sorted({Situation(s.team, s.profile, s.override) for s in subjects})
     param_rows: list[ParamRow] = []
     meta, shown = [], []
     for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
@@ -180,13 +169,13 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
     store.execute("eval_write_subjects", [eid])
     store.insert("eval_params", param_rows, evaluation_id=eid)
     store.execute("eval_write_findings", [eid, today])
+    store.execute("eval_write_policy_params", [eid])
     store.insert("eval_errors", ev.errors, evaluation_id=eid)
     store.execute("eval_write_waivers", [eid, today])
     for severity, open_, waived in store.query("eval_counts", [eid]):
         ev.by_severity[severity] = int(open_)
         ev.findings += int(open_) + int(waived)
         ev.waived += int(waived)
-    ev.subjects = len(subjects)
     done = [ev.policies, ev.subjects, ev.findings, len(ev.errors), int((time.monotonic() - started) * 1000), eid]
     store.execute("finish_evaluation", done)
     store.drop_scoped(SCOPED)  # the connection sees the public views again (an audit queries on after this)
@@ -216,10 +205,11 @@ IMAGE_SCOPED = ("image_manifests", "image_layers", "image_history", "image_linea
 SCOPED = (*GIT_SCOPED, *IMAGE_SCOPED, "stage_bases")
 
 
-def scope_views(store: Store) -> None:
+def scope_views(store: Store, run_id: int) -> None:
     """Each policy's SQL then plans and runs against small flat tables instead of the views over every run:
     the catalog costs one pass over the history, not one per policy."""
-    store.execute("eval_scopes")
+    store.execute("eval_scope_git", [run_id])
+    store.execute("eval_scope_images", [run_id])
     for view in GIT_SCOPED:
         store.scoped_copy(view, "scope_git", ("run_id", "repo"))
     for view in IMAGE_SCOPED:
@@ -266,39 +256,43 @@ def _params_json(policy: Policy, s: Situation, e: Effective) -> str:
     return json.dumps({"situation": s.key, "team": s.team, "profile": s.profile, "values": values})
 
 
-def gather_subjects(store: Store, cfg: Config, run_id: int, profiles: set[str]) -> tuple[list[Subject], list[Pragma]]:
-    """Every subject in effect at the run, its owner and profile decided (repositories first: lineage needs them)."""
+def decide_owners(store: Store, cfg: Config, profiles: set[str]) -> tuple[list[Situation], int]:
+    """Decide the owner and profile of every subject in `subject_facts` and make the `subjects` table.
+    Python decides (globs, CODEOWNERS, lineage); DuckDB gets back one decision id per subject, since
+    a few distinct decisions cover thousands of subjects. Returns the situations in use and the count."""
     owners = Owners(cfg, profiles)
-    snaps = store.query("eval_snapshots", [run_id])
-    repos, runs = [r[0] for r in snaps], [r[1] for r in snaps]
     rules: dict[str, list[CodeownersRule]] = {}
-    for repo, path, line, detail in store.query("eval_codeowners", [repos, runs]):
+    for repo, path, line, detail in store.query("eval_codeowners"):
         rule = parse_codeowners_rule(path, line, detail)
         if rule is not None:
             rules.setdefault(repo, []).append(rule)
     effective = {repo: effective_codeowners(r) for repo, r in rules.items()}
-    subjects: list[Subject] = []
+    decisions: dict[tuple[str, str, int | None, str, str], int] = {}
+    ids: list[int] = []
+    # A file of a repository without CODEOWNERS is decided like its repository when no override names
+    # paths: one decision per repository, not per file (most of an org).
+    by_repo: dict[str, int] = {}
+    per_path = any(o.paths for o in cfg.overrides)
+    rows = store.query("eval_subject_inputs")
+    for sid, kind, repo, path, registry, repository, tag, label_team, label_profile, lineage in rows:
+        same_as_repo = kind != "image" and not per_path and repo not in effective
+        if same_as_repo and repo in by_repo:
+            ids.append(by_repo[repo])
+            continue
+        s = Subject(sid, kind, "", repo=repo, path=path, registry=registry, repository=repository, tag=tag)
+        owners.decide(s, effective.get(repo or "", []), label_team=label_team, label_profile=label_profile,
+                      lineage_repo=lineage)  # fmt: skip
+        ids.append(decisions.setdefault((s.team, s.profile, s.override, s.decided_by, s.profile_by), len(decisions)))
+        if same_as_repo:
+            by_repo[repo] = ids[-1]
+    store.temp_table("subject_decisions", [("subject_id", "INTEGER"), ("decision_id", "INTEGER")],
+                     by_column=[[r[0] for r in rows], ids])  # fmt: skip
+    table = [[i, team, profile, Situation(team, profile, override).key, by, profile_by]
+             for (team, profile, override, by, profile_by), i in decisions.items()]  # fmt: skip
+    store.temp_table("decisions", DECISION_COLUMNS, table)
+    store.execute("eval_subjects")
+    return sorted({Situation(team, profile, override) for team, profile, override, _, _ in decisions}), len(rows)
 
-    def add(s: Subject, **kw: Any) -> None:
-        owners.decide(s, effective.get(s.repo or "", []), **kw)
-        subjects.append(s)
 
-    for repo, fact_run, commit, _url in snaps:
-        add(Subject(len(subjects) + 1, "repo", subject_name("repo", repo), repo=repo, fact_run_id=fact_run,
-                    commit_sha=commit))  # fmt: skip
-    for repo, path, fact_run, commit in store.query("eval_dockerfiles", [repos, runs]):
-        add(Subject(len(subjects) + 1, "dockerfile", subject_name("dockerfile", repo, path), repo=repo, path=path,
-                    fact_run_id=fact_run, commit_sha=commit))  # fmt: skip
-    for repo, path, service, fact_run, commit, _dir, _files in store.query("eval_compose_services", [repos, runs]):
-        name = subject_name("compose_service", repo, path, service)
-        add(Subject(len(subjects) + 1, "compose_service", name, repo=repo, path=path, service=service,
-                    fact_run_id=fact_run, commit_sha=commit))  # fmt: skip
-    for registry, repository, tag, digest, fact_run, label_team, label_profile, lineage in store.query(
-        "eval_image_tags", [run_id]
-    ):
-        name = f"{registry}/{repository}:{tag}"
-        s = Subject(len(subjects) + 1, "image", name, registry=registry, repository=repository, tag=tag,
-                    digest=digest, fact_run_id=fact_run)  # fmt: skip
-        add(s, label_team=label_team, label_profile=label_profile, lineage_repo=lineage)
-    pragmas = [parse_pragma(*row) for row in store.query("eval_pragmas", [repos, runs])]
-    return subjects, pragmas
+DECISION_COLUMNS = [("decision_id", "INTEGER"), ("team", "VARCHAR"), ("profile", "VARCHAR"), ("situation", "VARCHAR"),
+                    ("decided_by", "VARCHAR"), ("profile_by", "VARCHAR")]  # fmt: skip

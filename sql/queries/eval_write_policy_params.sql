@@ -1,0 +1,3 @@
+-- The parameters of each policy in each situation of evaluation $1, as the `params` of its findings.
+INSERT INTO eval_policy_params
+SELECT $1, policy_id, situation, params FROM params_json;
