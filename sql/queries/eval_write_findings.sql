@@ -3,7 +3,7 @@
 -- (by its place in the config) whose policy, team and subject glob match, else a `# hadolint
 -- ignore=` pragma on the finding's instruction (or `global`) naming an equivalent rule.
 WITH f AS (
-    SELECT row_number() OVER () AS fid, f.*, s.subject_kind, s.subject, s.team, s.situation, s.repo, s.path
+    SELECT f.rowid AS fid, f.*, s.subject_kind, s.subject, s.team, s.situation, s.repo, s.path
     FROM policy_findings f JOIN subjects s USING (subject_id)
 ),
 by_config AS (
@@ -35,5 +35,4 @@ SELECT $1, f.policy_id, f.severity, f.subject_id, f.line, f.stage, f.message, f.
 FROM f
 LEFT JOIN by_config w USING (fid)
 LEFT JOIN config_waivers cw ON cw.waiver_index = w.waiver_index
-LEFT JOIN by_pragma p ON p.fid = f.fid AND w.waiver_index IS NULL
-ORDER BY f.fid;
+LEFT JOIN by_pragma p ON p.fid = f.fid AND w.waiver_index IS NULL;

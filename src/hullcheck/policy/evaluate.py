@@ -112,22 +112,25 @@ def evaluate_run(
     catalog = catalog or load_catalog(cfg.policies_path)
     situations = resolve_situations(catalog, cfg)
     failed: dict[str, str] = {}
-    while True:
-        try:
-            with store.transaction():
-                ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
-                               failed, started)  # fmt: skip
-        except PolicyFailed as e:
-            if e.out_of_memory and store.raise_memory_limit():
-                continue  # the data needs more than the lean default: the same policy again, with more
-            failed[e.policy_id] = e.error
-            continue
-        except Exception as e:
-            if Store.out_of_memory(e) and store.raise_memory_limit():
-                continue  # the scoped copies or the writes need more memory than the default
-            raise
-        ev.seconds = time.monotonic() - started
-        return ev
+    try:
+        while True:
+            try:
+                with store.transaction():
+                    ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
+                                   failed, started)  # fmt: skip
+            except PolicyFailed as e:
+                if e.out_of_memory and store.raise_memory_limit():
+                    continue  # the data needs more than the lean default: the same policy again, with more
+                failed[e.policy_id] = e.error
+                continue
+            except Exception as e:
+                if Store.out_of_memory(e) and store.raise_memory_limit():
+                    continue  # the scoped copies or the writes need more memory than the default
+                raise
+            ev.seconds = time.monotonic() - started
+            return ev
+    finally:
+        store.release_working_tables()
 
 
 def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situations: Situations, trigger: str,
@@ -138,6 +141,7 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
     scope_views(store, run_id)
     store.execute("eval_subject_facts")
     used, ev.subjects = decide_owners(store, cfg, set(situations.profiles))
+    store.hold_working_tables()  # the copies stay in memory; the policies' queries get the limit on top
     pragmas = [parse_pragma(*row) for row in store.query("eval_pragmas")]
     store.execute("eval_tables")
     param_rows: list[ParamRow] = []
