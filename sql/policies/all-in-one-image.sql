@@ -4,19 +4,14 @@
 -- The chain carries its depth and each stage's base, so the root's base image comes from the chain's
 -- deepest stage (what stage_bases calls base_image) without paying for stage_bases' audited-image
 -- matching, which this policy does not need.
-WITH RECURSIVE chain AS (
+WITH chain AS (  -- the final stage and the stages it builds on
     SELECT o.subject_id, o.situation, s.run_id, s.repo, s.path, s.stage_index, s.base_kind, s.base_stage_index,
-           s.base_normalized, 0 AS depth
+           s.base_normalized, h.depth
     FROM subjects o
-    JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path AND s.is_final
+    JOIN dockerfile_shipped_stages h ON h.run_id = o.run_id AND h.repo = o.repo AND h.path = o.path
+    JOIN dockerfile_stages s
+      ON s.run_id = h.run_id AND s.repo = h.repo AND s.path = h.path AND s.stage_index = h.stage_index
     WHERE o.subject_kind = 'dockerfile'
-    UNION ALL
-    SELECT c.subject_id, c.situation, p.run_id, p.repo, p.path, p.stage_index, p.base_kind, p.base_stage_index,
-           p.base_normalized, c.depth + 1
-    FROM chain c
-    JOIN dockerfile_stages p
-      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
-    WHERE c.base_kind = 'stage'
 ),
 pkgs AS (
     SELECT c.subject_id, k.manager, k.package,

@@ -1,17 +1,13 @@
 -- dataset-in-image: a COPY/ADD of data sets or models (data_patterns) in a stage that ships; an
 -- image whose COPY/ADD step made a layer over max_layer_bytes (the base's rootfs `ADD file:… in /`
 -- excepted); an image whose layer scan found data files over max_data_bytes in total.
-WITH RECURSIVE chain AS (
+WITH chain AS (  -- the final stage and the stages it builds on
     SELECT o.subject_id, o.situation, s.run_id, s.repo, s.path, s.stage_index, s.base_kind, s.base_stage_index
     FROM subjects o
-    JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path AND s.is_final
+    JOIN dockerfile_shipped_stages h ON h.run_id = o.run_id AND h.repo = o.repo AND h.path = o.path
+    JOIN dockerfile_stages s
+      ON s.run_id = h.run_id AND s.repo = h.repo AND s.path = h.path AND s.stage_index = h.stage_index
     WHERE o.subject_kind = 'dockerfile'
-    UNION ALL
-    SELECT c.subject_id, c.situation, p.run_id, p.repo, p.path, p.stage_index, p.base_kind, p.base_stage_index
-    FROM chain c
-    JOIN dockerfile_stages p
-      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
-    WHERE c.base_kind = 'stage'
 ),
 copy_forms AS (  -- each source as matched: the path without ./ and trailing /, and its last component
     SELECT c.subject_id, c.situation, x.*,

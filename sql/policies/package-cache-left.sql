@@ -3,19 +3,20 @@
 -- removing /var/lib/apt/lists (hadolint DL3009), apk add without --no-cache (DL3019), pip install
 -- without --no-cache-dir (DL3042). Installs are read from dockerfile_packages (cache_cleaned);
 -- `apt-get update` and `pip install -r requirements.txt` name no package, so the RUN's text decides.
--- The stages that matter (the final one, and those whose RUNs call pip, for PIP_NO_CACHE_DIR set
--- upstream), each with itself and the stages it builds on. Not every stage: 3,000 chained stages
--- would make 4.5 million rows; chains deeper than 200 stages are cut (no real file comes close).
+-- The stages whose RUNs call pip, each with itself and the stages it builds on, for PIP_NO_CACHE_DIR
+-- set upstream. Not every stage: 3,000 chained stages would make 4.5 million rows; chains deeper
+-- than 200 stages are cut (no real file comes close). The stages that ship come from
+-- dockerfile_shipped_stages.
 WITH RECURSIVE anc AS (
     SELECT s.run_id, s.repo, s.path, s.stage_index, s.stage_index AS ancestor, s.base_kind, s.base_stage_index,
            0 AS depth
     FROM subjects o
     JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path
     WHERE o.subject_kind = 'dockerfile'
-      AND (s.is_final OR EXISTS (
+      AND EXISTS (
           SELECT 1 FROM dockerfile_instructions i
           WHERE i.run_id = s.run_id AND i.repo = s.repo AND i.path = s.path AND i.stage_index = s.stage_index
-            AND i.keyword = 'RUN' AND contains(array_to_string(i.arguments, ' '), 'pip')))
+            AND i.keyword = 'RUN' AND contains(array_to_string(i.arguments, ' '), 'pip'))
     UNION ALL
     SELECT a.run_id, a.repo, a.path, a.stage_index, p.stage_index, p.base_kind, p.base_stage_index, a.depth + 1
     FROM anc a
@@ -23,12 +24,7 @@ WITH RECURSIVE anc AS (
       ON p.run_id = a.run_id AND p.repo = a.repo AND p.path = a.path AND p.stage_index = a.base_stage_index
     WHERE a.base_kind = 'stage' AND a.depth < 200
 ),
-shipped AS (  -- the stages whose layers end up in the image
-    SELECT DISTINCT a.run_id, a.repo, a.path, a.ancestor AS stage_index
-    FROM anc a
-    JOIN dockerfile_stages f
-      ON f.run_id = a.run_id AND f.repo = a.repo AND f.path = a.path AND f.stage_index = a.stage_index AND f.is_final
-),
+shipped AS (SELECT run_id, repo, path, stage_index FROM dockerfile_shipped_stages),  -- in the image
 run_steps AS (
     SELECT o.subject_id, o.situation, i.run_id, i.repo, i.path, i.seq, i.stage_index, i.start_line, i.flags,
            regexp_replace(i.text, '\buv\s+pip\s+install', 'uv-pip-install', 'g') AS text,

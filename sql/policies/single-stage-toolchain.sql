@@ -1,17 +1,13 @@
 -- single-stage-toolchain: the final stage (with the stages it builds on) installs a toolchain, or
 -- builds on an SDK image or an audited base whose layer scan found compilers, and copies nothing
 -- from another stage: there is no build stage, so the toolchain ships.
-WITH RECURSIVE chain AS (
+WITH chain AS (  -- the final stage and the stages it builds on
     SELECT o.subject_id, o.situation, s.run_id, s.repo, s.path, s.stage_index, s.base_kind, s.base_stage_index
     FROM subjects o
-    JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path AND s.is_final
+    JOIN dockerfile_shipped_stages h ON h.run_id = o.run_id AND h.repo = o.repo AND h.path = o.path
+    JOIN dockerfile_stages s
+      ON s.run_id = h.run_id AND s.repo = h.repo AND s.path = h.path AND s.stage_index = h.stage_index
     WHERE o.subject_kind = 'dockerfile'
-    UNION ALL
-    SELECT c.subject_id, c.situation, p.run_id, p.repo, p.path, p.stage_index, p.base_kind, p.base_stage_index
-    FROM chain c
-    JOIN dockerfile_stages p
-      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
-    WHERE c.base_kind = 'stage'
 ),
 installed AS (
     SELECT c.subject_id, list(DISTINCT k.package ORDER BY k.package) AS packages, min(k.line) AS first_line

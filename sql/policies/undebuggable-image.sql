@@ -2,17 +2,13 @@
 -- layer scan found none, or a base named in shell_less_bases other than a debug/dev tag) and copies
 -- none in; an image whose layer scan found no shell. A note by default, a warning where the team
 -- requires debuggable images.
-WITH RECURSIVE chain AS (  -- the final stage and the stages it builds on
-    SELECT s.run_id, s.repo, s.path, s.stage_index AS final_index, s.stage_index, s.base_kind, s.base_stage_index
+WITH chain AS (  -- the final stage and the stages it builds on
+    SELECT s.run_id, s.repo, s.path, h.final_index, s.stage_index, s.base_kind, s.base_stage_index
     FROM subjects o
-    JOIN dockerfile_stages s ON s.run_id = o.run_id AND s.repo = o.repo AND s.path = o.path AND s.is_final
+    JOIN dockerfile_shipped_stages h ON h.run_id = o.run_id AND h.repo = o.repo AND h.path = o.path
+    JOIN dockerfile_stages s
+      ON s.run_id = h.run_id AND s.repo = h.repo AND s.path = h.path AND s.stage_index = h.stage_index
     WHERE o.subject_kind = 'dockerfile'
-    UNION ALL
-    SELECT c.run_id, c.repo, c.path, c.final_index, p.stage_index, p.base_kind, p.base_stage_index
-    FROM chain c
-    JOIN dockerfile_stages p
-      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
-    WHERE c.base_kind = 'stage'
 ),
 -- Per Dockerfile (run_id, repo, path), the first COPY in its final chain that brings a shell in;
 -- grouped once here instead of a subquery per subject.

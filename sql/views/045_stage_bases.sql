@@ -97,3 +97,20 @@ LEFT JOIN audited ai ON ai.ref = a.ref
 LEFT JOIN (SELECT run_id, repo, path, stage_index, min(image) AS image FROM built_match GROUP BY ALL) o
        USING (run_id, repo, path, stage_index)
 LEFT JOIN built bo ON bo.image = o.image AND a.ref IS NULL;
+
+-- The stages whose layers end up in each Dockerfile's image (docs/schema.md): the final stage
+-- (depth 0) and every stage it builds on through `FROM <stage>`, with the final stage's index.
+-- Chains deeper than 200 stages are cut (no real file comes close; a hostile one cannot explode).
+CREATE OR REPLACE VIEW dockerfile_shipped_stages AS
+WITH RECURSIVE chain AS (
+    SELECT run_id, repo, path, stage_index AS final_index, stage_index, base_kind, base_stage_index, 0 AS depth
+    FROM dockerfile_stages
+    WHERE is_final
+    UNION ALL
+    SELECT c.run_id, c.repo, c.path, c.final_index, p.stage_index, p.base_kind, p.base_stage_index, c.depth + 1
+    FROM chain c
+    JOIN dockerfile_stages p
+      ON p.run_id = c.run_id AND p.repo = c.repo AND p.path = c.path AND p.stage_index = c.base_stage_index
+    WHERE c.base_kind = 'stage' AND c.depth < 200
+)
+SELECT run_id, repo, path, stage_index, final_index, depth FROM chain;

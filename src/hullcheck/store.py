@@ -242,8 +242,9 @@ class Store:
 
     def hold_working_tables(self) -> None:
         """Raise the memory limit by what this connection's own tables hold now (an evaluation's scoped
-        copies: 100 MB at 100,000 instructions), so the queries over them still have the configured limit
-        to work in instead of evicting the tables they read to disk. `release_working_tables()` undoes it."""
+        copies: 100 MB at 100,000 instructions), so the queries over them still have room to work in
+        (the configured limit, or twice the tables if more) instead of evicting the tables they read to
+        disk. `release_working_tables()` undoes it."""
         floor = self._limit_floor()
         row = self._con.execute(
             "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'"
@@ -263,7 +264,10 @@ class Store:
         return self._floor
 
     def _apply_limit(self) -> None:
-        self._con.execute(f"SET memory_limit = '{(self._limit_floor() + self._held) // 1024**2}MiB'")
+        # Queries over the held tables get room in proportion to them (a hash join builds on the order
+        # of its inputs), never less than the configured limit: a blow-up still meets a bound.
+        limit = max(self._limit_floor(), 2 * self._held) + self._held
+        self._con.execute(f"SET memory_limit = '{limit // 1024**2}MiB'")
 
     def _parse_limit(self) -> int:
         text = str(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])

@@ -10,9 +10,11 @@ subject_id, severity, message, evidence (a struct or JSON), line, stage and key 
 findings on one subject apart; part of the fingerprint): NULL where one does not apply. Values
 are never formatted into the SQL: thresholds come from `params` by join.
 
-While the catalog runs, the fact views it reads (`GIT_SCOPED`, `IMAGE_SCOPED`, `stage_bases`) are
+While the catalog runs, the fact views it reads (`GIT_SCOPED`, `IMAGE_SCOPED`, `DERIVED`) are
 connection-local copies holding only the facts in effect for the evaluated run, under the same
-names and columns: each is computed once, and each policy plans and scans small flat tables.
+names and columns: each is computed once, and each policy plans and scans small flat tables. The
+subjects are numbered and their facts gathered in SQL from those copies; Python decides owners
+(globs, CODEOWNERS, lineage) and sends back one decision id per subject.
 
 One policy that fails (a SQL error) is recorded in `policy_errors` and the others still run.
 """
@@ -24,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from hullcheck import __version__
 from hullcheck.config import Config
@@ -84,6 +87,10 @@ class Evaluation:
     by_severity: dict[str, int] = field(default_factory=dict)  # open (not waived) findings
 
 
+class CatalogFailed(Exception):
+    """The policies' combined statement failed (not for memory): which policy is found one by one."""
+
+
 class PolicyFailed(Exception):
     def __init__(self, policy_id: str, error: str, out_of_memory: bool = False) -> None:
         super().__init__(policy_id)
@@ -106,18 +113,24 @@ def evaluate_run(
     in one transaction with `publish(evaluation)` (which makes the run visible): the run and its
     findings appear together. Never inside a caller's transaction.
 
-    A policy whose SQL fails aborts the transaction (DuckDB has no savepoints): it is recorded as that
-    policy's error and the evaluation starts over without it, so one broken policy costs one retry."""
+    The policies run as one statement (planned once; DuckDB runs its branches side by side). When it
+    fails, the evaluation starts over with one statement per policy (DuckDB has no savepoints: a failed
+    statement aborts the transaction), and a policy whose SQL fails is recorded as that policy's error
+    and the evaluation starts over without it: one broken policy costs two retries, not the audit."""
     started = time.monotonic()
     catalog = catalog or load_catalog(cfg.policies_path)
     situations = resolve_situations(catalog, cfg)
     failed: dict[str, str] = {}
+    one_by_one = False
     try:
         while True:
             try:
                 with store.transaction():
                     ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
-                                   failed, started)  # fmt: skip
+                                   failed, started, one_by_one)  # fmt: skip
+            except CatalogFailed:
+                one_by_one = True  # some policy's SQL fails: run them one at a time to find which
+                continue
             except PolicyFailed as e:
                 if e.out_of_memory and store.raise_memory_limit():
                     continue  # the data needs more than the lean default: the same policy again, with more
@@ -134,31 +147,42 @@ def evaluate_run(
 
 
 def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situations: Situations, trigger: str,
-              today: date, publish: Publish | None, failed: dict[str, str], started: float) -> Evaluation:  # fmt: skip
+              today: date, publish: Publish | None, failed: dict[str, str], started: float,
+              one_by_one: bool) -> Evaluation:  # fmt: skip
     ev = Evaluation(0, run_id, [ErrorRow(p, e) for p, e in sorted(failed.items())])
     if publish is not None:
         publish(None)  # the run visible inside this transaction, so that the views show its facts
     scope_views(store, run_id)
     store.execute("eval_subject_facts")
     used, ev.subjects = decide_owners(store, cfg, set(situations.profiles))
-    store.hold_working_tables()  # the copies stay in memory; the policies' queries get the limit on top
+    store.hold_working_tables()
     pragmas = [parse_pragma(*row) for row in store.query("eval_pragmas")]
     store.execute("eval_tables")
     param_rows: list[ParamRow] = []
     meta, shown = [], []
+    runnable: list[tuple[Policy, dict[str, Effective]]] = []
     for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
         effective = {s.key: situations.effective(policy, s) for s in used}
         for s in used:
             param_rows += _param_rows(policy, s, effective[s.key])
             shown.append([policy.id, s.key, _params_json(policy, s, effective[s.key])])
         meta.append([policy.id, list(policy.meta.equivalents.hadolint)])
-        if policy.id in failed:
-            continue
+        if policy.id not in failed:
+            runnable.append((policy, effective))
+    if one_by_one:
+        for policy, effective in runnable:
+            try:
+                run_policy(store, policy, effective)
+            except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
+                raise PolicyFailed(policy.id, _words(e), Store.out_of_memory(e)) from None
+    else:
         try:
-            run_policy(store, policy, effective)
-        except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
-            raise PolicyFailed(policy.id, _words(e), Store.out_of_memory(e)) from None
-        ev.policies += 1
+            run_catalog(store, runnable)
+        except Exception as e:
+            if Store.out_of_memory(e):
+                raise  # more memory, then the same again (evaluate_run)
+            raise CatalogFailed from None
+    ev.policies = len(runnable)
     store.temp_table("policy_meta", [("policy_id", "VARCHAR"), ("hadolint", "VARCHAR[]")], meta)
     store.temp_table("params_json", [("policy_id", "VARCHAR"), ("situation", "VARCHAR"), ("params", "VARCHAR")], shown)
     waivers = [[i, w.policy, w.subject, w.team, w.reason, w.author, w.expires] for i, w in enumerate(cfg.waivers)]
@@ -182,7 +206,8 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
         ev.waived += int(waived)
     done = [ev.policies, ev.subjects, ev.findings, len(ev.errors), int((time.monotonic() - started) * 1000), eid]
     store.execute("finish_evaluation", done)
-    store.drop_scoped(SCOPED)  # the connection sees the public views again (an audit queries on after this)
+    # The connection sees the public views again (an audit queries on after this).
+    store.drop_scoped([*SCOPED, *(f"params_{k}" for k in range(len(runnable)))])
     return ev
 
 
@@ -192,7 +217,7 @@ PRAGMA_COLUMNS = [("repo", "VARCHAR"), ("path", "VARCHAR"), ("line", "INTEGER"),
 
 
 # The fact views a policy reads, copied once per evaluation with only the rows of the subjects in effect
-# (same names, same columns), in dependency order: `stage_bases` is built on the copy of `dockerfile_stages`.
+# (same names, same columns), in dependency order: `DERIVED` views are built on the copy of `dockerfile_stages`.
 GIT_SCOPED = (
     "repo_files",
     "dockerfiles",
@@ -206,7 +231,8 @@ GIT_SCOPED = (
     "repo_signals",
 )
 IMAGE_SCOPED = ("image_manifests", "image_layers", "image_history", "image_lineage", "image_files_summary")
-SCOPED = (*GIT_SCOPED, *IMAGE_SCOPED, "stage_bases")
+DERIVED = ("stage_bases", "dockerfile_shipped_stages")  # views over the copies above, copied in turn
+SCOPED = (*GIT_SCOPED, *IMAGE_SCOPED, *DERIVED)
 
 
 def scope_views(store: Store, run_id: int) -> None:
@@ -214,11 +240,12 @@ def scope_views(store: Store, run_id: int) -> None:
     the catalog costs one pass over the history, not one per policy."""
     store.execute("eval_scope_git", [run_id])
     store.execute("eval_scope_images", [run_id])
-    for view in GIT_SCOPED:
-        store.scoped_copy(view, "scope_git", ("run_id", "repo"))
-    for view in IMAGE_SCOPED:
-        store.scoped_copy(view, "scope_images", ("run_id", "registry", "repository", "tag"))
-    store.scoped_copy("stage_bases", "scope_git", ("run_id", "repo"))
+    copies = [(v, "scope_git", ("run_id", "repo")) for v in GIT_SCOPED]
+    copies += [(v, "scope_images", ("run_id", "registry", "repository", "tag")) for v in IMAGE_SCOPED]
+    copies += [(v, "scope_git", ("run_id", "repo")) for v in DERIVED]
+    for view, scope, keys in copies:
+        store.scoped_copy(view, scope, keys)
+        store.hold_working_tables()  # each copy stays in memory: the next one gets the query limit on top
 
 
 def _words(e: Exception) -> str:
@@ -226,23 +253,55 @@ def _words(e: Exception) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"[:500]
 
 
-def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) -> None:
-    """The policy's SELECT over every enabled situation at once, its rows added to `policy_findings`
-    (they never leave DuckDB: fingerprints, parameters and waivers are joined there too)."""
+def _params_table(policy: Policy, effective: dict[str, Effective]) -> tuple[list[tuple[str, str]], list[list[Any]]]:
+    """The typed `params` a policy's SQL joins: one row per situation in which it is enabled."""
     specs = policy.meta.params
     columns = [("situation", "VARCHAR"), ("severity", "VARCHAR")]
     columns += [(k, SQL_TYPES[spec.type]) for k, spec in specs.items()]
     rows = [
         [key, e.severity.value, *(e.params[k].value for k in specs)] for key, e in effective.items() if e.enabled.value
     ]
-    store.temp_table("params", columns, rows)
-    # By name, so a policy's column order is free; a column it lacks is that policy's error, in DuckDB's words.
-    store.select(
-        "INSERT INTO policy_findings SELECT ?, CASE WHEN severity IN ('info', 'warning', 'error', 'critical') "
-        "THEN severity ELSE ? END, subject_id, line, stage, message, to_json(evidence)::VARCHAR, key "
-        f"FROM (\n{policy.sql.rstrip().rstrip(';')}\n)",
-        [policy.id, policy.meta.severity],
-    )
+    return columns, rows
+
+
+# What a policy's rows become in `policy_findings`. By name, so a policy's column order is free; a column it
+# lacks is that policy's error, in DuckDB's words. The severity a row gives must be one of the four.
+_FINDING = (
+    "SELECT ${pid} AS policy_id, CASE WHEN severity IN ('info', 'warning', 'error', 'critical') THEN severity "
+    "ELSE ${severity} END AS severity, subject_id, line, stage, message, to_json(evidence)::VARCHAR AS evidence, "
+    "key FROM (\n{sql}\n)"
+)
+
+
+# Policies per statement: all 30 at once hold every branch's working set together (past 300 MB at
+# 100,000 instructions); ten at a time run as fast within the default memory limit.
+_BATCH = 10
+
+
+def run_catalog(store: Store, policies: list[tuple[Policy, dict[str, Effective]]]) -> None:
+    """The policies' SELECTs as a few `INSERT … UNION ALL` statements, each branch reading its own
+    parameters as `params`: planned together, and DuckDB runs the branches side by side (30 policies
+    at 100,000 instructions, 2 cores: median 1.04 s one statement per policy, 0.83 s ten per statement).
+    Values are bound, never formatted in."""
+    for k, (policy, effective) in enumerate(policies):
+        store.temp_table(f"params_{k}", *_params_table(policy, effective))
+    for start in range(0, len(policies), _BATCH):
+        parts, values = [], []
+        for k in range(start, min(start + _BATCH, len(policies))):
+            policy = policies[k][0]
+            n = len(values)
+            select = _FINDING.format(pid=n + 1, severity=n + 2, sql=policy.sql.rstrip().rstrip(";"))
+            parts.append(f"(WITH params AS (SELECT * FROM params_{k}) {select})")
+            values += [policy.id, policy.meta.severity]
+        store.select("INSERT INTO policy_findings\n" + "\nUNION ALL\n".join(parts), values)
+
+
+def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) -> None:
+    """One policy's SELECT over every enabled situation at once, its rows added to `policy_findings`
+    (they never leave DuckDB: fingerprints, parameters and waivers are joined there too)."""
+    store.temp_table("params", *_params_table(policy, effective))
+    select = _FINDING.format(pid=1, severity=2, sql=policy.sql.rstrip().rstrip(";"))
+    store.select("INSERT INTO policy_findings " + select, [policy.id, policy.meta.severity])
 
 
 def _param_rows(policy: Policy, s: Situation, e: Effective) -> list[ParamRow]:
