@@ -46,11 +46,6 @@ _ARROW = {
 # copies, a policy's joins) would then grow its RSS far past what the crawl needs. Past this limit
 # DuckDB spills to `<database>.tmp/` instead; `database_memory_limit` in the config changes it.
 DEFAULT_MEMORY_LIMIT = "128MB"
-# DuckDB folds its write-ahead log into the file (a checkpoint: compress, write, rewrite metadata)
-# whenever the log passes 16 MB: a large org's evaluation alone writes ~25 MB, so every evaluation
-# and every few crawl batches paid one (0.2-0.6 s each at 100,000 instructions). The log is as
-# durable as the file; one checkpoint when the store closes does the work once per audit.
-CHECKPOINT_THRESHOLD = "256MB"
 
 
 def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
@@ -58,10 +53,7 @@ def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEM
         raise DatabaseMissing(f"{path}: no database yet (run `hullcheck audit` first)")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        settings = {"memory_limit": memory_limit}
-        if not read_only:
-            settings["checkpoint_threshold"] = CHECKPOINT_THRESHOLD
-        return duckdb.connect(str(path), read_only=read_only, config=settings)
+        return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit})
     except duckdb.IOException as e:
         # DuckDB says "Could not set lock on file … Conflicting lock is held" and has no type for it:
         # this is the one place that reads its message; everything above catches DatabaseLocked.
@@ -88,7 +80,6 @@ class Store:
         self._catalog: str | None = None  # the database's catalog name, which scoped copies read from
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
         self._floor: int | None = None  # DuckDB's memory limit for queries (raised on out-of-memory)
-        self._held = 0  # bytes of connection-local working tables added on top of it
 
     @classmethod
     def open(cls, path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Store:
@@ -240,34 +231,13 @@ class Store:
         self._apply_limit()
         return True
 
-    def hold_working_tables(self) -> None:
-        """Raise the memory limit by what this connection's own tables hold now (an evaluation's scoped
-        copies: 100 MB at 100,000 instructions), so the queries over them still have room to work in
-        (the configured limit, or twice the tables if more) instead of evicting the tables they read to
-        disk. `release_working_tables()` undoes it."""
-        floor = self._limit_floor()
-        row = self._con.execute(
-            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'"
-        ).fetchone()
-        self._held = int(row[0]) if row else 0
-        self._floor = floor
-        self._apply_limit()
-
-    def release_working_tables(self) -> None:
-        if self._held:
-            self._held = 0
-            self._apply_limit()
-
     def _limit_floor(self) -> int:
         if self._floor is None:
             self._floor = self._parse_limit()
         return self._floor
 
     def _apply_limit(self) -> None:
-        # Queries over the held tables get room in proportion to them (a hash join builds on the order
-        # of its inputs), never less than the configured limit: a blow-up still meets a bound.
-        limit = max(self._limit_floor(), 2 * self._held) + self._held
-        self._con.execute(f"SET memory_limit = '{limit // 1024**2}MiB'")
+        self._con.execute(f"SET memory_limit = '{self._limit_floor() // 1024**2}MiB'")
 
     def _parse_limit(self) -> int:
         text = str(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])

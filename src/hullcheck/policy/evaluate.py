@@ -88,7 +88,7 @@ class Evaluation:
 
 
 class CatalogFailed(Exception):
-    """The policies' combined statement failed (not for memory): which policy is found one by one."""
+    """The policies' combined statements failed: a policy's SQL, or memory; run one by one to know."""
 
 
 class PolicyFailed(Exception):
@@ -122,28 +122,27 @@ def evaluate_run(
     situations = resolve_situations(catalog, cfg)
     failed: dict[str, str] = {}
     one_by_one = False
-    try:
-        while True:
-            try:
-                with store.transaction():
-                    ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
-                                   failed, started, one_by_one)  # fmt: skip
-            except CatalogFailed:
-                one_by_one = True  # some policy's SQL fails: run them one at a time to find which
-                continue
-            except PolicyFailed as e:
-                if e.out_of_memory and store.raise_memory_limit():
-                    continue  # the data needs more than the lean default: the same policy again, with more
-                failed[e.policy_id] = e.error
-                continue
-            except Exception as e:
-                if Store.out_of_memory(e) and store.raise_memory_limit():
-                    continue  # the scoped copies or the writes need more memory than the default
-                raise
-            ev.seconds = time.monotonic() - started
-            return ev
-    finally:
-        store.release_working_tables()
+    while True:
+        try:
+            with store.transaction():
+                ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
+                               failed, started, one_by_one)  # fmt: skip
+        except CatalogFailed:
+            # Some policy's SQL fails, or ten side by side need more memory than the limit: one at a
+            # time finds which policy, and needs less memory (before any more is asked for).
+            one_by_one = True
+            continue
+        except PolicyFailed as e:
+            if e.out_of_memory and store.raise_memory_limit():
+                continue  # the data needs more than the lean default: the same policy again, with more
+            failed[e.policy_id] = e.error
+            continue
+        except Exception as e:
+            if Store.out_of_memory(e) and store.raise_memory_limit():
+                continue  # the scoped copies or the writes need more memory than the default
+            raise
+        ev.seconds = time.monotonic() - started
+        return ev
 
 
 def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situations: Situations, trigger: str,
@@ -155,7 +154,6 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
     scope_views(store, run_id)
     store.execute("eval_subject_facts")
     used, ev.subjects = decide_owners(store, cfg, set(situations.profiles))
-    store.hold_working_tables()
     pragmas = [parse_pragma(*row) for row in store.query("eval_pragmas")]
     store.execute("eval_tables")
     param_rows: list[ParamRow] = []
@@ -178,9 +176,7 @@ def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situatio
     else:
         try:
             run_catalog(store, runnable)
-        except Exception as e:
-            if Store.out_of_memory(e):
-                raise  # more memory, then the same again (evaluate_run)
+        except Exception:
             raise CatalogFailed from None
     ev.policies = len(runnable)
     store.temp_table("policy_meta", [("policy_id", "VARCHAR"), ("hadolint", "VARCHAR[]")], meta)
@@ -245,7 +241,6 @@ def scope_views(store: Store, run_id: int) -> None:
     copies += [(v, "scope_git", ("run_id", "repo")) for v in DERIVED]
     for view, scope, keys in copies:
         store.scoped_copy(view, scope, keys)
-        store.hold_working_tables()  # each copy stays in memory: the next one gets the query limit on top
 
 
 def _words(e: Exception) -> str:
