@@ -79,7 +79,6 @@ class Store:
         self._column_types: dict[str, dict[str, str]] = {}
         self._catalog: str | None = None  # the database's catalog name, which scoped copies read from
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
-        self._floor: int | None = None  # DuckDB's memory limit for queries (raised on out-of-memory)
 
     @classmethod
     def open(cls, path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Store:
@@ -224,20 +223,11 @@ class Store:
     def raise_memory_limit(self, ceiling_bytes: int = 8 * 1024**3) -> bool:
         """Double DuckDB's memory limit (up to `ceiling_bytes`) after an out-of-memory error; False at the
         ceiling. The limit keeps small audits lean; a large org's evaluation gets what it needs."""
-        floor = self._limit_floor()
-        if floor >= ceiling_bytes:
+        current = self._parse_limit()
+        if current >= ceiling_bytes:
             return False
-        self._floor = min(floor * 2, ceiling_bytes)
-        self._apply_limit()
+        self._con.execute(f"SET memory_limit = '{min(current * 2, ceiling_bytes) // 1024**2}MiB'")
         return True
-
-    def _limit_floor(self) -> int:
-        if self._floor is None:
-            self._floor = self._parse_limit()
-        return self._floor
-
-    def _apply_limit(self) -> None:
-        self._con.execute(f"SET memory_limit = '{self._limit_floor() // 1024**2}MiB'")
 
     def _parse_limit(self) -> int:
         text = str(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])

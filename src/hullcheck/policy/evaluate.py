@@ -113,8 +113,8 @@ def evaluate_run(
     in one transaction with `publish(evaluation)` (which makes the run visible): the run and its
     findings appear together. Never inside a caller's transaction.
 
-    The policies run as one statement (planned once; DuckDB runs its branches side by side). When it
-    fails, the evaluation starts over with one statement per policy (DuckDB has no savepoints: a failed
+    The policies run ten to a statement (planned together; DuckDB runs the branches side by side). When
+    one fails, the evaluation starts over with one statement per policy (DuckDB has no savepoints: a failed
     statement aborts the transaction), and a policy whose SQL fails is recorded as that policy's error
     and the evaluation starts over without it: one broken policy costs two retries, not the audit."""
     started = time.monotonic()

@@ -49,17 +49,6 @@ class Subject:
     override: int | None = field(default=None, metadata=NOT_STORED)
 
 
-def subject_name(kind: str, repo: str | None = None, path: str | None = None, service: str | None = None,
-                 image: str | None = None) -> str:  # fmt: skip
-    if kind == "repo":
-        return repo or ""
-    if kind == "dockerfile":
-        return f"{repo}/{path}"
-    if kind == "compose_service":
-        return f"{repo}/{path}#{service}"
-    return image or ""
-
-
 def codeowners_regex(pattern: str) -> re.Pattern[str]:
     """A CODEOWNERS pattern (gitignore-like) as a regex over repository-relative paths."""
     anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
