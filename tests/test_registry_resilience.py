@@ -22,6 +22,7 @@ from support.oci.registry import Registry
 
 from hullcheck.audit import AuditSummary, run_audit
 from hullcheck.config import load_config
+from hullcheck.store_files import DatabaseFiles
 
 # Every public image view, with the columns that do not depend on which run read them.
 IMAGE_VIEWS = {
@@ -149,7 +150,9 @@ def test_incomplete_facts_written_by_older_code_are_repaired(
     first, db = _night(tmp_path, config)
     assert first.status == "ok"
     before = _views(db, registry.host)
-    with duckdb.connect(str(db)) as con:  # what the old claim race left: an index child and a config missing
+    with duckdb.connect(
+        str(DatabaseFiles(db).work)
+    ) as con:  # (the writer's file) what the old claim race left: an index child and a config missing
         con.execute("DELETE FROM image_config_facts WHERE config_digest = ?", [shared_registry["twin_config"]])
         arm = con.execute(
             "SELECT child_digest FROM image_index_children WHERE architecture = 'arm64' LIMIT 1"

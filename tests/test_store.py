@@ -61,10 +61,10 @@ def test_a_second_process_gets_a_clear_message_while_the_database_is_held(
 ) -> None:
     db = tmp_path / "h.duckdb"
     Store.open(db).close()
-    holder = duckdb.connect(str(db))  # what a running audit does
+    holder = duckdb.connect(str(db))  # a client that opened the snapshot for writing (no audit does)
     try:
         r = hullcheck_cli("sql", "--database", str(db), "SELECT 1")
     finally:
         holder.close()
     assert r.returncode == 2
-    assert "in use by another process (is an audit running?)" in r.stderr and "Traceback" not in r.stderr
+    assert "held by another process that is not a hullcheck writer" in r.stderr and "Traceback" not in r.stderr

@@ -17,6 +17,7 @@ from hullcheck.config import load_config
 from hullcheck.errors import (
     ConfigError,
     ConfigNotFound,
+    DatabaseBusy,
     DatabaseLocked,
     DatabaseMissing,
     HullcheckError,
@@ -28,6 +29,7 @@ from hullcheck.errors import (
 from hullcheck.extract import versions
 from hullcheck.sources.layout import LayoutSource
 from hullcheck.store import Store
+from hullcheck.store_files import DatabaseFiles
 
 
 def _audit(tmp: Path, registry: dict[str, Any]) -> tuple[AuditSummary, Path]:
@@ -82,24 +84,26 @@ def test_not_found_errors_are_typed(tmp_path: Path) -> None:
     assert issubclass(RegistryNotFound, RegistryError)
 
 
-def test_a_database_held_by_another_process_is_database_locked(tmp_path: Path) -> None:
+def test_a_database_held_by_another_process_is_a_typed_error(tmp_path: Path) -> None:
     db = tmp_path / "h.duckdb"
     Store.open(db).close()
-    hold = f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('held', flush=True); sys.stdin.read()"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", hold],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(DatabaseLocked):
-            Store.open(db)
-        with pytest.raises(DatabaseLocked):
-            Store.open(db, read_only=True)
-    finally:
-        holder.communicate("", timeout=30)
+    # Another hullcheck writer: the second one is DatabaseBusy (after its wait, here none).
+    hold = (f"from hullcheck.store import Store; import sys; s = Store.open(__import__('pathlib').Path({str(db)!r}));"
+            "print('held', flush=True); sys.stdin.read()")  # fmt: skip
+    # A foreign client that opened the snapshot itself for writing: readers get DatabaseLocked.
+    foreign = f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('held', flush=True); sys.stdin.read()"
+    for code, opens in ((hold, {"read_only": False}), (foreign, {"read_only": True})):
+        holder = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            with pytest.raises(DatabaseBusy if not opens["read_only"] else DatabaseLocked) as raised:
+                Store.open(db, **opens)
+            if not opens["read_only"]:
+                assert f"pid {holder.pid}" in str(raised.value)
+        finally:
+            holder.communicate("", timeout=30)
 
 
 def test_image_facts_of_an_older_extractor_are_extracted_again_without_duplicates(
@@ -111,7 +115,7 @@ def test_image_facts_of_an_older_extractor_are_extracted_again_without_duplicate
     counts = "SELECT (SELECT count(*) FROM image_index_children), (SELECT count(*) FROM image_layer_facts), " \
              "(SELECT count(*) FROM image_history_facts), (SELECT count(*) FROM image_manifest_facts)"  # fmt: skip
     before = _rows(db, counts)
-    with duckdb.connect(str(db)) as con:  # as if an older image extractor had written them
+    with duckdb.connect(str(DatabaseFiles(db).work)) as con:  # the writer's file, as if an older extractor wrote it
         con.execute("UPDATE image_manifest_facts SET extractor_version = ?", [versions.IMAGE - 1])
         con.execute("UPDATE image_config_facts SET extractor_version = ?", [versions.IMAGE - 1])
     second, _ = _audit(tmp_path, registry)

@@ -111,7 +111,7 @@ def run_audit(
     specs = cfg.select_repos(only)  # config problems surface before a run is recorded
     catalog = load_policies(cfg)
     started = time.monotonic()
-    with Store.open(cfg.database_path, memory_limit=cfg.database_memory_limit) as store:
+    with open_writer(cfg, "hullcheck audit") as store:
         summary = AuditSummary(begin_run(store, cfg, as_of, only))
         try:
             summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress, cancel)
@@ -134,11 +134,19 @@ def load_policies(cfg: Config) -> Catalog:
     return catalog
 
 
+def open_writer(cfg: Config, command: str) -> Store:
+    """The database for writing: waits for another writer up to the config's `database_wait_seconds`."""
+    return Store.open(cfg.database_path, memory_limit=cfg.database_memory_limit,
+                      wait_seconds=cfg.database_wait_seconds, command=command)  # fmt: skip
+
+
 def begin_run(store: Store, cfg: Config, as_of: datetime | None, only: list[str] | None) -> int:
     """Record a new run (invisible until finished); runs a killed process left 'running' become failed."""
     store.execute("abandon_running")
     params = [as_of, cfg.source_hash, str(cfg.source_path or ""), __version__, only or None]
-    return int(store.query("begin_run", params)[0][0])
+    run_id = int(store.query("begin_run", params)[0][0])
+    store.note_run(run_id)
+    return run_id
 
 
 def git_crawl(store: Store, cfg: Config, as_of: datetime | None) -> GitCrawl:

@@ -189,6 +189,9 @@ class Config(_Model):
     concurrency: int = Field(4, ge=1, le=64)
     git_timeout_seconds: int = Field(600, ge=1)
     write_batch_repos: int = Field(50, ge=1, description="repositories written per database transaction")
+    database_wait_seconds: float = Field(
+        600, ge=0, description="how long a writer waits for another audit to finish before it gives up"
+    )
     database_memory_limit: str = Field(
         "128MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's memory before it spills to disk"
     )

@@ -1,7 +1,7 @@
 """Every error hullcheck raises on purpose, rooted in `HullcheckError`, one family per layer.
 
 Code recognises an error by its type, never by its message: a deleted tag is a
-`RegistryNotFound`, a database held by another process a `DatabaseLocked`, a missing
+`RegistryNotFound`, a database another writer holds a `DatabaseBusy`, a missing
 config file a `ConfigNotFound`. Messages are for humans: they name the file, the
 registry or the repository, and say what to do.
 
@@ -78,4 +78,8 @@ class DatabaseMissing(StoreError, NotFound):
 
 
 class DatabaseLocked(StoreError):
-    """Another process holds the database."""
+    """Another process holds the database file (DuckDB's own lock)."""
+
+
+class DatabaseBusy(StoreError):
+    """Another hullcheck writer (an audit, `evaluate`, `db prune`) held the database past the wait."""

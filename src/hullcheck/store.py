@@ -12,6 +12,7 @@ The only module that holds a DuckDB connection. Everything else goes through:
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections import Counter
@@ -29,11 +30,13 @@ import pyarrow as pa
 from hullcheck.assets import read_sql, sql_dir
 from hullcheck.columns import is_stored
 from hullcheck.errors import DatabaseLocked, DatabaseMissing, StoreError
+from hullcheck.store_files import STORAGE_VERSION, DatabaseFiles, WriterLock, copy_file, replace_durably
 from hullcheck.store_values import Cleaner, Repairs, clean_column, table_cleaners
 
+_log = logging.getLogger(__name__)
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-# Rows per INSERT statement (each column is one list parameter): bounds the memory of one statement.
+# Rows per INSERT statement (one Arrow table each): bounds the memory of one statement.
 _CHUNK_ROWS = 5_000
 # The column types `temp_table` accepts, as Arrow types (DuckDB maps each back to the same SQL type).
 _ARROW = {
@@ -49,18 +52,25 @@ DEFAULT_MEMORY_LIMIT = "128MB"
 
 
 def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection; a file it creates is written in the storage format DuckDB 1.4 reads."""
     if read_only and not path.exists():
+        if DatabaseFiles(path).work.exists():
+            raise DatabaseMissing(f"{path}: no audit has finished yet (the first one is still running)")
         raise DatabaseMissing(f"{path}: no database yet (run `hullcheck audit` first)")
     path.parent.mkdir(parents=True, exist_ok=True)
+    config = {"memory_limit": memory_limit}
+    if not read_only:
+        config["storage_compatibility_version"] = STORAGE_VERSION
     try:
-        return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit})
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as e:
         # DuckDB says "Could not set lock on file … Conflicting lock is held" and has no type for it:
         # this is the one place that reads its message; everything above catches DatabaseLocked.
         if "lock" in str(e).lower():
             raise DatabaseLocked(
-                f"{path}: the database is in use by another process (is an audit running?). "
-                "DuckDB allows one writer and no concurrent readers from other processes; try again when it ends."
+                f"{path}: the file is held by another process that is not a hullcheck writer of this "
+                "version (an older hullcheck, or a DuckDB client that opened it for writing); close it and "
+                "try again."
             ) from None
         raise StoreError(f"{path}: cannot open the database: {e}") from None
 
@@ -72,31 +82,118 @@ class Result:
 
 
 class Store:
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A connection to the database. Read-only stores open the published snapshot; a writer store holds
+    the writer lock and the working file, and publishes a snapshot when it closes (see store_files)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, writer: WriterLock | None = None) -> None:
         self._con = con
-        self.path = path
+        self.path = path  # the published database: what readers open, what messages name
+        self._writer = writer
         self._cleaners: dict[str, dict[str, Cleaner]] = {}
-        self._column_types: dict[str, dict[str, str]] = {}
+        self._arrow_schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
         self._catalog: str | None = None  # the database's catalog name, which scoped copies read from
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
 
     @classmethod
-    def open(cls, path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Store:
-        store = cls(connect(path, read_only, memory_limit), path)
-        if not read_only:
-            store.migrate()
+    def open(
+        cls,
+        path: Path,
+        read_only: bool = False,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        *,
+        wait_seconds: float = 0.0,
+        command: str = "hullcheck",
+    ) -> Store:
+        """Read-only: the last published snapshot, never blocked by a writer. Else the writer: waits up to
+        `wait_seconds` for another writer to finish (then `DatabaseBusy` names it), opens the working file
+        (made from the snapshot the first time), applies migrations."""
+        if read_only:
+            return cls(connect(path, True, memory_limit), path)
+        files = DatabaseFiles(path)
+        lock = WriterLock(files.lock)
+        lock.acquire(wait_seconds, command)
+        try:
+            _prepare_work(files)
+            store = cls(connect(files.work, False, memory_limit), path, lock)
+            try:
+                if store._storage_too_new():
+                    store._rewrite_storage(files, memory_limit)
+                store.migrate()
+            except BaseException:
+                store._con.close()
+                raise
+        except BaseException:
+            lock.release()
+            raise
         return store
 
-    def close(self) -> None:
-        self._con.close()
+    @property
+    def is_writer(self) -> bool:
+        return self._writer is not None
+
+    def note_run(self, run_id: int) -> None:
+        """The run this writer records, named to any other writer that has to wait for it."""
+        if self._writer is not None:
+            self._writer.note_run(run_id)
+
+    def publish(self) -> None:
+        """Make what this writer committed the snapshot readers open: checkpoint (the working file then
+        holds every committed row and its WAL is empty), copy, rename over the snapshot."""
+        if self._writer is None:
+            raise StoreError("a read-only store cannot publish")
+        files = DatabaseFiles(self.path)
+        self._con.execute("CHECKPOINT")
+        copy_file(files.work, files.staging)
+        replace_durably(files.staging, files.published)
+        # A log next to the snapshot (left by a writer of hullcheck before snapshots) belongs to the file
+        # it replaced: a reader would replay it onto the new one.
+        DatabaseFiles.wal(files.published).unlink(missing_ok=True)
+
+    def close(self, publish: bool = True) -> None:
+        try:
+            if self._writer is not None and publish:
+                self.publish()
+        finally:
+            self._con.close()
+            if self._writer is not None:
+                self._writer.release()
+                self._writer = None
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # Leaving on an error: what was committed is still sound, so publish it if the database still
+        # allows; the error that brought us here is the one to report, not a second one from the publish.
+        try:
+            self.close()
+        except Exception as e:  # the connection is closed and the lock released regardless
+            _log.warning("%s: the snapshot was not published (%s); readers see the previous one", self.path, e)
 
-    @contextmanager
+    def _storage_too_new(self) -> bool:
+        row = self._con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
+        return _version(str(row[0] if row and row[0] else "")) > _version(STORAGE_VERSION)
+
+    def _rewrite_storage(self, files: DatabaseFiles, memory_limit: str) -> None:
+        """A working file in a newer storage format (written before hullcheck asked for 1.4's) is copied
+        once, table by table, into a file of the older format, which then takes its place."""
+        target = files.work.with_name(files.work.name + ".rewrite")
+        target.unlink(missing_ok=True)
+        DatabaseFiles.wal(target).unlink(missing_ok=True)
+        name = str(self._con.execute("SELECT current_database()").fetchone()[0]).replace('"', '""')
+        self._con.execute(f"ATTACH ? AS hullcheck_rewrite (STORAGE_VERSION '{STORAGE_VERSION}')", [str(target)])
+        self._con.execute(f'COPY FROM DATABASE "{name}" TO hullcheck_rewrite')
+        self._con.execute("DETACH hullcheck_rewrite")
+        self._con.close()
+        replace_durably(target, files.work)
+        DatabaseFiles.wal(files.work).unlink(missing_ok=True)
+        self._con = connect(files.work, False, memory_limit)
+
     def discarded(self) -> Iterator[Store]:
         """A transaction that is always rolled back: to compute on uncommitted state (a run about to be
         published) without keeping anything. `restart()` inside it starts over after a failed statement."""
@@ -283,26 +380,24 @@ class Store:
                 total += len(pending[-1][1])
         if columns is None:
             return 0
-        # Column-wise: one list per column, unnested by DuckDB in C (a parameter per value, as in a
-        # multi-row VALUES, costs ~10x more to bind). Lists are cast to the column's own type. Built and
-        # sent a chunk at a time, so a table of 30,000 nested rows is never held twice in Python.
-        types = self._types(table)
+        # Sent as Arrow tables of up to _CHUNK_ROWS rows, typed like the table's own columns (nested rows
+        # as structs): DuckDB reads each column in bulk; Python only gathers the lists and cleans text.
         quoted = ", ".join(f'"{c}"' for c in columns)
-        picks = ", ".join(f"unnest(${i + 1}::{types[c]}[])" for i, c in enumerate(columns))
-        head_sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT {picks}"
+        sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT * FROM _hullcheck_arrow_in"
+        schema = self._arrow_schema(table, columns, quoted)
         batch: list[tuple[Mapping[str, Any], Sequence[Any]]] = []
         size = 0
         for group in pending:
             batch.append(group)
             size += len(group[1])
             if size >= _CHUNK_ROWS:
-                self._send(head_sql, table, columns, row_fields, batch)
+                self._send(sql, schema, table, columns, row_fields, batch)
                 batch, size = [], 0
         if batch:
-            self._send(head_sql, table, columns, row_fields, batch)
+            self._send(sql, schema, table, columns, row_fields, batch)
         return total
 
-    def _send(self, sql: str, table: str, columns: list[str], row_fields: list[str],
+    def _send(self, sql: str, schema: pa.Schema, table: str, columns: list[str], row_fields: list[str],
               batch: list[tuple[Mapping[str, Any], Sequence[Any]]]) -> None:  # fmt: skip
         cols: list[list[Any]] = [[] for _ in columns]
         for constants, rows in batch:
@@ -315,13 +410,15 @@ class Store:
             if any(type(v) not in _PLAIN for v in col):
                 cols[k] = [v if type(v) in _PLAIN else _value(v) for v in col]
         self._clean(table, columns, cols)
-        self._con.execute(sql, cols)
+        arrays = [pa.array(col, schema.field(k).type) for k, col in enumerate(cols)]
+        self._con.register("_hullcheck_arrow_in", pa.Table.from_arrays(arrays, schema=schema))
+        self._con.execute(sql)
 
-    def _types(self, table: str) -> dict[str, str]:
-        if table not in self._column_types:
-            rel = self._con.table(table)
-            self._column_types[table] = {n: str(t) for n, t in zip(rel.columns, rel.dtypes, strict=True)}
-        return self._column_types[table]
+    def _arrow_schema(self, table: str, columns: list[str], quoted: str) -> pa.Schema:
+        key = (table, tuple(columns))
+        if key not in self._arrow_schemas:
+            self._arrow_schemas[key] = self._con.sql(f"SELECT {quoted} FROM {table} LIMIT 0").to_arrow_table().schema
+        return self._arrow_schemas[key]
 
     def _clean(self, table: str, columns: list[str], cols: list[list[Any]]) -> None:
         """Values made storable in place (valid text, numbers in range): one bad value never fails a batch."""
@@ -340,6 +437,26 @@ class Store:
         if not _IDENT.match(table) or not _IDENT.match(column):
             raise ValueError(f"unsafe identifier in {table}.{column}")
         self._con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(values)])
+
+
+def _prepare_work(files: DatabaseFiles) -> None:
+    """The working file exists before the writer opens it: made from the published snapshot the first
+    time (a database from before snapshots, with its log if a writer was killed), and a copy a killed
+    publish left behind is removed."""
+    files.staging.unlink(missing_ok=True)
+    if files.work.exists() or not files.published.exists():
+        return
+    partial = files.work.with_name(files.work.name + ".new")
+    copy_file(files.published, partial)
+    wal = DatabaseFiles.wal(files.published)
+    if wal.exists():
+        copy_file(wal, DatabaseFiles.wal(files.work))
+    replace_durably(partial, files.work)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    m = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text)
+    return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})

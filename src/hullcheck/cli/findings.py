@@ -96,13 +96,13 @@ _EXPLAIN = ["fingerprint", "run_id", "effective_at", "policy_id", "severity", "t
 
 def evaluate(config_path: Path, run: int | None) -> int:
     """Re-evaluate a stored run with the current catalog and config, as a new evaluation (the old one is kept)."""
-    from hullcheck.audit import load_policies
+    from hullcheck.audit import load_policies, open_writer
     from hullcheck.config import load_config
     from hullcheck.policy.evaluate import evaluate_run
 
     cfg = load_config(config_path)
     catalog = load_policies(cfg)
-    with Store.open(cfg.database_path, memory_limit=cfg.database_memory_limit) as store:
+    with open_writer(cfg, "hullcheck evaluate") as store:
         if run is None:
             latest = store.query("latest_committed_run")
             if not latest:
