@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from support.org import Org, days_ago
 
 from hullcheck.audit import run_audit
 from hullcheck.demo.gitbuild import Commit, write_repo
+from hullcheck.store_files import DatabaseFiles
 
 STORAGE_TABLES = (
     "audit_runs",
@@ -148,9 +150,12 @@ def test_sigkill_mid_audit_leaves_earlier_runs_and_latest_views_intact(org: Org)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the audit ended before it could be killed mid-run"
 
-    # the killed run wrote rows (so the test means something), yet nothing of it is visible
-    assert org.scalar("SELECT count(*) FROM git_snapshots WHERE run_id = 2") >= 6
-    assert org.query("SELECT status FROM audit_runs WHERE run_id = 2") == [("running",)]
+    # the killed run wrote rows into the writer's file (so the test means something), yet nothing of it
+    # is visible: it never reached the published snapshot
+    with duckdb.connect(str(DatabaseFiles(org.root / "audit.duckdb").work), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM git_snapshots WHERE run_id = 2").fetchone()[0] >= 6
+        assert con.execute("SELECT status FROM audit_runs WHERE run_id = 2").fetchall() == [("running",)]
+    assert org.query("SELECT count(*) FROM audit_runs WHERE run_id = 2") == [(0,)]
     assert org.query("SELECT run_id, status, finished_at FROM runs WHERE run_id = 1") == runs_before
     assert _latest_state(org) == state_before
     assert org.scalar("SELECT count(*) FROM repo_snapshots WHERE run_id = 2") == 0

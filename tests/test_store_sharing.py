@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -172,3 +173,35 @@ def test_two_audits_at_once_one_runs_the_other_waits_then_names_it(tmp_path: Pat
     assert third.returncode == 0, third_err  # it waited for the first, then ran
     assert org.query("SELECT run_id, status FROM runs ORDER BY run_id") == [(1, "ok"), (2, "ok"), (3, "ok")]
     assert org.scalar("SELECT count(*) FROM latest_dockerfile_stages WHERE base_resolved LIKE 'alpine:%'") == repos
+
+
+def test_sigkill_during_the_publish_leaves_the_previous_snapshot_and_the_next_audit_heals(tmp_path: Path) -> None:
+    org = _org(tmp_path, 2)
+    cfg = org.write_config()
+    assert run_audit(org.config()).status == "ok"
+    db = org.root / "audit.duckdb"
+    files = DatabaseFiles(db)
+    # Ballast in the writer's file (a private table no view reads), so that copying it takes long enough
+    # to be caught in the act.
+    with duckdb.connect(str(files.work)) as con:
+        con.execute("CREATE TABLE zz_ballast AS SELECT range AS i, md5(range::VARCHAR) AS h FROM range(6000000)")
+    before = org.query("SELECT run_id, status FROM runs ORDER BY run_id")
+    org.repo("svc2", [Commit(days_ago(1), {"Dockerfile": "FROM alpine:3.20\n"})])
+    audit = _audit_process(cfg)
+    caught = False
+    while audit.poll() is None:
+        if files.staging.exists():
+            audit.send_signal(signal.SIGKILL)
+            caught = True
+            break
+        time.sleep(0.0005)
+    audit.communicate(timeout=60)
+    assert caught, "the publish ended before it was seen: make the ballast larger"
+    assert audit.returncode == -signal.SIGKILL
+    after = org.query("SELECT run_id, status FROM runs ORDER BY run_id")
+    assert after == before, "a half-copied snapshot, or a run that was not published, shows"
+    assert org.scalar("SELECT count(*) FROM latest_dockerfiles") == 2
+    healed = run_audit(org.config())  # removes the half copy, publishes everything committed
+    assert healed.status == "ok" and not files.staging.exists()
+    assert org.query("SELECT run_id, status FROM runs ORDER BY run_id") == [(1, "ok"), (2, "ok"), (3, "ok")]
+    assert org.scalar("SELECT count(*) FROM latest_dockerfiles") == 3

@@ -181,7 +181,16 @@ class Store:
 
     def _rewrite_storage(self, files: DatabaseFiles, memory_limit: str) -> None:
         """A working file in a newer storage format (written before hullcheck asked for 1.4's) is copied
-        once, table by table, into a file of the older format, which then takes its place."""
+        once into a file of the older format, which then takes its place."""
+        self._rewrite(files, memory_limit)
+
+    def compact(self) -> None:
+        """Rewrite the working file with only its live rows: DuckDB reuses the blocks deleted rows free but
+        never shrinks the file (after `db prune`). Sequences, views and constraints come along."""
+        limit = str(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0]).replace(" ", "")
+        self._rewrite(DatabaseFiles(self.path), limit)
+
+    def _rewrite(self, files: DatabaseFiles, memory_limit: str) -> None:
         target = files.work.with_name(files.work.name + ".rewrite")
         target.unlink(missing_ok=True)
         DatabaseFiles.wal(target).unlink(missing_ok=True)
@@ -193,7 +202,26 @@ class Store:
         replace_durably(target, files.work)
         DatabaseFiles.wal(files.work).unlink(missing_ok=True)
         self._con = connect(files.work, False, memory_limit)
+        self._catalog = None
 
+    # -- what the database holds ------------------------------------------------------------
+    def storage_tables(self) -> list[str]:
+        return [str(r[0]) for r in self.query("storage_tables")]
+
+    def row_counts(self, tables: Sequence[str]) -> dict[str, int]:
+        if not all(_IDENT.match(t) for t in tables):
+            raise ValueError(f"unsafe identifier in {tables}")
+        if not tables:
+            return {}
+        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM main.{t}" for t in tables)
+        return {str(t): int(n) for t, n in self._con.execute(sql).fetchall()}
+
+    def distinct_values(self, view: str, column: str) -> list[Any]:
+        if not _IDENT.match(view) or not _IDENT.match(column):
+            raise ValueError(f"unsafe identifier in {view}.{column}")
+        return [r[0] for r in self._con.execute(f"SELECT DISTINCT {column} FROM {view}").fetchall()]
+
+    @contextmanager
     def discarded(self) -> Iterator[Store]:
         """A transaction that is always rolled back: to compute on uncommitted state (a run about to be
         published) without keeping anything. `restart()` inside it starts over after a failed statement."""

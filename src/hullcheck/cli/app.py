@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from hullcheck.cli import policies, registry
+from hullcheck.cli import db, policies, registry
 from hullcheck.cli.common import EXIT_ERROR, ConfigOpt, DatabaseOpt, database_path, error, fail
 from hullcheck.errors import HullcheckError
 
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(registry.app, name="registry")
 app.add_typer(policies.app, name="policies")
+app.add_typer(db.app, name="db")
 
 
 def _parse_date(value: str) -> datetime:
@@ -65,9 +66,15 @@ def sql(
     config: ConfigOpt = Path("hullcheck.yaml"),
     database: DatabaseOpt = None,
 ) -> None:
-    """Run ad-hoc SQL on the audit database (read-only). Examples live in sql/examples/."""
-    if (query is None) == (file is None):
-        raise fail("give either a query or --file FILE.sql")
+    """Run ad-hoc SQL on the audit database (read-only). Examples live in sql/examples/.
+
+    With no query and no --file, opens the DuckDB shell on the database, read-only (`.help` inside)."""
+    if query is None and file is None:
+        from hullcheck.cli.sql import open_shell
+
+        raise typer.Exit(open_shell(database_path(config, database)))
+    if query is not None and file is not None:
+        raise fail("give either a query or --file FILE.sql, not both")
     if fmt not in ("table", "csv", "json"):
         raise fail(f"unknown format {fmt!r}: use table, csv or json")
     text = query if query is not None else _read_text(file)

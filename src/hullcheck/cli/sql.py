@@ -37,6 +37,24 @@ def run_sql(database: Path, query: str, fmt: str) -> int:
     return 0
 
 
+def open_shell(database: Path) -> int:
+    """The DuckDB CLI (the `duckdb-cli` dependency) on the published snapshot, read-only: it replaces this
+    process, so the terminal, history and Ctrl-C are the shell's own."""
+    import os
+    import shutil
+
+    from hullcheck.errors import HullcheckError
+
+    if not database.exists():
+        Store.open(database, read_only=True).close()  # raises DatabaseMissing with the usual message
+    here = Path(sys.executable).parent
+    exe = shutil.which("duckdb", path=str(here)) or shutil.which("duckdb")
+    if exe is None:
+        raise HullcheckError("the DuckDB shell is not installed: pip install duckdb-cli (a hullcheck dependency)")
+    os.execv(exe, [exe, "-readonly", str(database)])
+    return 0  # not reached
+
+
 def list_runs(database: Path, limit: int) -> int:
     with Store.open(database, read_only=True) as store:
         rows = store.query("list_runs", [limit])

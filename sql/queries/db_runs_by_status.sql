@@ -1,0 +1,1 @@
+SELECT status, count(*) FROM audit_runs GROUP BY status ORDER BY status;
