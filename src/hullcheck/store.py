@@ -31,13 +31,13 @@ from hullcheck.assets import read_sql, sql_dir
 from hullcheck.columns import is_stored
 from hullcheck.errors import DatabaseLocked, DatabaseMissing, StoreError
 from hullcheck.store_files import STORAGE_VERSION, DatabaseFiles, WriterLock, copy_file, replace_durably
-from hullcheck.store_values import Cleaner, Repairs, clean_column, table_cleaners
+from hullcheck.store_values import Cleaner, Repairs, arrow_column, table_cleaners
 
 _log = logging.getLogger(__name__)
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Rows per INSERT statement (one Arrow table each): bounds the memory of one statement.
-_CHUNK_ROWS = 5_000
+_CHUNK_ROWS = 50_000
 # The column types `temp_table` accepts, as Arrow types (DuckDB maps each back to the same SQL type).
 _ARROW = {
     "VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
@@ -321,9 +321,8 @@ class Store:
             raise ValueError(f"unsafe identifier or type in {name}{tuple(columns)}")  # from code only
         cols = by_column if by_column is not None else [[r[k] for r in rows] for k in range(len(columns))]
         arrays = [pa.array(list(c), _ARROW[t]) for c, (_, t) in zip(cols, columns, strict=True)]
-        # One registered name, replaced by the next call (unregistering costs as much as the copy).
-        self._con.register("_hullcheck_arrow_in", pa.Table.from_arrays(arrays, names=names))
-        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _hullcheck_arrow_in")
+        hullcheck_rows = pa.Table.from_arrays(arrays, names=names)  # noqa: F841 - read by its name (replacement scan)
+        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM hullcheck_rows")
 
     def scoped_copy(self, view: str, scope: str, keys: Sequence[str]) -> None:
         """A connection-local table named like the public `view`, holding its rows whose `keys` are in the
@@ -411,7 +410,7 @@ class Store:
         # Sent as Arrow tables of up to _CHUNK_ROWS rows, typed like the table's own columns (nested rows
         # as structs): DuckDB reads each column in bulk; Python only gathers the lists and cleans text.
         quoted = ", ".join(f'"{c}"' for c in columns)
-        sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT * FROM _hullcheck_arrow_in"
+        sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT * FROM hullcheck_rows"
         schema = self._arrow_schema(table, columns, quoted)
         batch: list[tuple[Mapping[str, Any], Sequence[Any]]] = []
         size = 0
@@ -434,12 +433,18 @@ class Store:
             base = len(constants)
             for j, f in enumerate(row_fields):
                 cols[base + j].extend(map(attrgetter(f), rows))
+        if table not in self._cleaners:
+            self._cleaners[table] = table_cleaners(self._con, table, self.repairs)
+        cleaners = self._cleaners[table]
+        arrays = []
         for k, col in enumerate(cols):
-            if any(type(v) not in _PLAIN for v in col):
-                cols[k] = [v if type(v) in _PLAIN else _value(v) for v in col]
-        self._clean(table, columns, cols)
-        arrays = [pa.array(col, schema.field(k).type) for k, col in enumerate(cols)]
-        self._con.register("_hullcheck_arrow_in", pa.Table.from_arrays(arrays, schema=schema))
+            typ = schema.field(k).type
+            if _nested(typ) and any(type(v) not in _PLAIN for v in col):
+                col = [v if type(v) in _PLAIN else _value(v) for v in col]
+            arrays.append(arrow_column(col, typ, cleaners.get(columns[k])))
+        # Read by DuckDB's replacement scan (the local variable's name in the SQL): registering a name
+        # each time costs a catalog change, ~2 ms a statement inside a large transaction.
+        hullcheck_rows = pa.Table.from_arrays(arrays, schema=schema)  # noqa: F841 - read by name in `sql`
         self._con.execute(sql)
 
     def _arrow_schema(self, table: str, columns: list[str], quoted: str) -> pa.Schema:
@@ -447,16 +452,6 @@ class Store:
         if key not in self._arrow_schemas:
             self._arrow_schemas[key] = self._con.sql(f"SELECT {quoted} FROM {table} LIMIT 0").to_arrow_table().schema
         return self._arrow_schemas[key]
-
-    def _clean(self, table: str, columns: list[str], cols: list[list[Any]]) -> None:
-        """Values made storable in place (valid text, numbers in range): one bad value never fails a batch."""
-        if table not in self._cleaners:
-            self._cleaners[table] = table_cleaners(self._con, table, self.repairs)
-        by_column = self._cleaners[table]
-        for k, name in enumerate(columns):
-            fn = by_column.get(name)
-            if fn is not None:
-                cols[k] = clean_column(fn, cols[k])
 
     def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
         """DELETE the rows whose `column` is one of `values` (facts about to be written again)."""
@@ -485,6 +480,11 @@ def _prepare_work(files: DatabaseFiles) -> None:
 def _version(text: str) -> tuple[int, ...]:
     m = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text)
     return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
+
+
+def _nested(typ: pa.DataType) -> bool:
+    """A struct, or a list of structs: columns whose values may be dataclass rows to turn into dicts."""
+    return pa.types.is_struct(typ) or (pa.types.is_list(typ) and pa.types.is_struct(typ.value_type))
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})

@@ -1,0 +1,80 @@
+"""The write stage alone: rows per second of `Store.insert_groups` inside real audits, and its share.
+
+    python bench/write_bench.py [--repos N] [--layer-files F]
+
+1. A corpus-sized audit: a synthetic git org of N repositories (default 200: Dockerfiles, Compose files,
+   build manifests; about 15,000 rows), audited once from scratch.
+2. A layer scan: an OCI layout holding one image whose layer has F files (default 60,000), audited with
+   `layer_scan: true` (one `layer_file_facts` row per file).
+
+Each is an in-process `run_audit`; every call of `Store.insert_groups` is timed from outside (so the
+script measures older code the same way), and the figures are the sum over the audit: rows, seconds,
+rows per second, and the write stage's share of the whole audit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+from support.oci.builder import Image, Layer
+from support.oci.layouts import write_oci_layout
+from synth_org import make_org
+
+from hullcheck.audit import run_audit
+from hullcheck.config import load_config
+from hullcheck.store import Store
+
+ROWS: Counter[str] = Counter()
+SECONDS: Counter[str] = Counter()
+
+
+def _timed(original: Any) -> Any:
+    def insert_groups(self: Store, table: str, groups: Any, **kw: Any) -> int:
+        started = time.perf_counter()
+        n = original(self, table, groups, **kw)
+        SECONDS[table] += time.perf_counter() - started
+        ROWS[table] += n
+        return n
+
+    return insert_groups
+
+
+def measure(label: str, config: Path) -> None:
+    ROWS.clear()
+    SECONDS.clear()
+    summary = run_audit(load_config(config))
+    total, rows, seconds = summary.seconds, sum(ROWS.values()), sum(SECONDS.values())
+    print(f"{label}: audit {total:.2f}s ({summary.status}); write stage {seconds:.3f}s for {rows:,} rows = "
+          f"{rows / seconds:,.0f} rows/s, {seconds / total:.1%} of the audit")  # fmt: skip
+    for table, n in ROWS.most_common(int(sys.argv[-1]) if sys.argv[-1].isdigit() else 4):
+        print(f"    {table:<24} {n:>8,} rows  {SECONDS[table]:.3f}s  {n / SECONDS[table]:>12,.0f} rows/s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repos", type=int, default=200)
+    ap.add_argument("--layer-files", type=int, default=60_000)
+    args = ap.parse_args()
+    Store.insert_groups = _timed(Store.insert_groups)  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory(prefix="hullcheck-write-bench-") as tmp:
+        root = Path(tmp)
+        measure(f"corpus-sized audit ({args.repos} repositories)", make_org(root / "org", args.repos))
+
+        files = {f"/usr/share/app/d{i // 1000}/f{i}.txt": f"{i}\n".encode() for i in range(args.layer_files)}
+        write_oci_layout(root / "layout", {"1.0": Image([Layer(files)], {"Labels": {"title": "many-files"}})})
+        cfg = root / "layout.yaml"
+        cfg.write_text(
+            yaml.safe_dump({"database": "layout.duckdb", "layouts": [{"path": "layout", "layer_scan": True}]})
+        )
+        measure(f"layer scan ({args.layer_files:,} files in one layer)", cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
