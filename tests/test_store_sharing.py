@@ -205,3 +205,34 @@ def test_sigkill_during_the_publish_leaves_the_previous_snapshot_and_the_next_au
     assert healed.status == "ok" and not files.staging.exists()
     assert org.query("SELECT run_id, status FROM runs ORDER BY run_id") == [(1, "ok"), (2, "ok"), (3, "ok")]
     assert org.scalar("SELECT count(*) FROM latest_dockerfiles") == 3
+
+
+def test_hullcheck_sql_without_a_query_is_the_duckdb_shell_read_only(tmp_path: Path) -> None:
+    org = _org(tmp_path, 1)
+    cfg = org.write_config()
+    assert run_audit(org.config()).status == "ok"
+    script = ".mode csv\nSELECT repo, stage_count FROM latest_dockerfiles;\nCREATE TABLE mine (a INTEGER);\n"
+    shell = subprocess.run([sys.executable, "-m", "hullcheck", "sql", "--config", str(cfg)], input=script,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert shell.stdout.splitlines() == ["repo,stage_count", "svc0,2"], shell.stderr
+    assert "read-only mode" in shell.stderr  # the shell refuses to write
+    assert "mine" not in {r[0] for r in org.query("SELECT table_name FROM duckdb_tables()")}
+
+
+def test_db_upgrade_rewrites_an_older_file_at_once(tmp_path: Path) -> None:
+    org = _org(tmp_path, 1)
+    cfg = org.write_config()
+    db = org.root / "audit.duckdb"
+    with duckdb.connect(str(db)) as con:  # a file in DuckDB 2's own format, as hullcheck wrote before
+        con.execute("CREATE TABLE legacy_marker AS SELECT 7 AS answer")
+    upgrade = subprocess.run([sys.executable, "-m", "hullcheck", "db", "upgrade", "--config", str(cfg)],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "rewritten in DuckDB v1.4.0's storage format; snapshot published" in upgrade.stdout, upgrade.stdout
+    old = subprocess.run([str(DUCKDB_14), "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True);"
+                          "print(c.execute('SELECT answer FROM legacy_marker').fetchone()[0])", str(db)],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert old.stdout.strip() == "7", old.stderr
+    again = subprocess.run([sys.executable, "-m", "hullcheck", "db", "upgrade", "--config", str(cfg)],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert "storage format already current" in again.stdout, again.stdout

@@ -93,6 +93,7 @@ class Store:
         self._arrow_schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
         self._catalog: str | None = None  # the database's catalog name, which scoped copies read from
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
+        self.rewrote_storage = False  # opened a file in a newer storage format and rewrote it for DuckDB 1.4
 
     @classmethod
     def open(
@@ -118,6 +119,7 @@ class Store:
             try:
                 if store._storage_too_new():
                     store._rewrite_storage(files, memory_limit)
+                    store.rewrote_storage = True
                 store.migrate()
             except BaseException:
                 store._con.close()

@@ -91,3 +91,19 @@ def prune(
         typer.echo(f"file: {_mib(report.bytes_before)} -> {_mib(report.bytes_after)}")
     elif report.runs:
         typer.echo("dry run: nothing was changed; add --apply to remove")
+
+
+@app.command()
+def upgrade(config: ConfigOpt = Path("hullcheck.yaml")) -> None:
+    """Bring the database up to this version now (the next audit would do it anyway): schema migrations, a
+    file written by an older hullcheck rewritten in the storage format DuckDB 1.4 reads, a snapshot published."""
+    from hullcheck.audit import open_writer
+    from hullcheck.config import load_config
+    from hullcheck.store_files import STORAGE_VERSION
+
+    cfg = load_config(config)
+    with open_writer(cfg, "hullcheck db upgrade") as store:
+        version = store.schema_version()
+        rewrote = store.rewrote_storage
+    note = f"rewritten in DuckDB {STORAGE_VERSION}'s storage format" if rewrote else "storage format already current"
+    typer.echo(f"{cfg.database_path}: schema version {version}, {note}; snapshot published")
