@@ -30,7 +30,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hullcheck-publish-bench-", dir=args.dir) as tmp:
         db = Path(tmp) / "hullcheck.duckdb"
         store = Store.open(db, memory_limit="1GB")
-        rows = int(args.gib * 1024**3 / 72)  # md5 text (32 bytes, incompressible) twice + an id, per row
+        rows = int(args.gib * 1024**3 / 36)  # two md5 hex texts and an id: about 36 bytes a row once compressed
         store.ad_hoc(f"CREATE TABLE zz_ballast AS SELECT range AS i, md5(range::VARCHAR) AS a, "
                      f"md5((range + 1)::VARCHAR) AS b FROM range({rows})")  # fmt: skip
         store.publish()

@@ -18,9 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
-from itertools import repeat
-from operator import attrgetter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +26,22 @@ import duckdb
 import pyarrow as pa
 
 from hullcheck.assets import read_sql, sql_dir
-from hullcheck.columns import is_stored
 from hullcheck.errors import DatabaseLocked, DatabaseMissing, StoreError
-from hullcheck.store_files import STORAGE_VERSION, DatabaseFiles, WriterLock, copy_file, replace_durably
-from hullcheck.store_values import Cleaner, Repairs, arrow_column, table_cleaners
+from hullcheck.store_files import (
+    STORAGE_VERSION,
+    DatabaseFiles,
+    WriterLock,
+    copy_file,
+    newer_than_ours,
+    prepare_work,
+    replace_durably,
+)
+from hullcheck.store_values import Repairs
+from hullcheck.store_writes import RowWriter
 
 _log = logging.getLogger(__name__)
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-# Rows per INSERT statement (one Arrow table each): bounds the memory of one statement.
-_CHUNK_ROWS = 50_000
 # The column types `temp_table` accepts, as Arrow types (DuckDB maps each back to the same SQL type).
 _ARROW = {
     "VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
@@ -89,10 +93,9 @@ class Store:
         self._con = con
         self.path = path  # the published database: what readers open, what messages name
         self._writer = writer
-        self._cleaners: dict[str, dict[str, Cleaner]] = {}
-        self._arrow_schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
         self._catalog: str | None = None  # the database's catalog name, which scoped copies read from
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
+        self._rows = RowWriter(self.repairs)
         self.rewrote_storage = False  # opened a file in a newer storage format and rewrote it for DuckDB 1.4
 
     @classmethod
@@ -114,7 +117,7 @@ class Store:
         lock = WriterLock(files.lock)
         lock.acquire(wait_seconds, command)
         try:
-            _prepare_work(files)
+            prepare_work(files)
             store = cls(connect(files.work, False, memory_limit), path, lock)
             try:
                 if store._storage_too_new():
@@ -179,7 +182,7 @@ class Store:
         row = self._con.execute(
             "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
         ).fetchone()
-        return _version(str(row[0] if row and row[0] else "")) > _version(STORAGE_VERSION)
+        return newer_than_ours(str(row[0] if row and row[0] else ""))
 
     def _rewrite_storage(self, files: DatabaseFiles, memory_limit: str) -> None:
         """A working file in a newer storage format (written before hullcheck asked for 1.4's) is copied
@@ -389,71 +392,8 @@ class Store:
         or_replace: bool = False,
     ) -> int:
         """Insert groups of dataclass rows, each group with its own constant columns, in as few
-        statements as the parameter limit allows (a statement per group would cost a round trip each)."""
-        columns: list[str] | None = None
-        row_fields: list[str] = []
-        pending: list[tuple[Mapping[str, Any], Sequence[Any]]] = []
-        total = 0
-        for constants, rows in groups:
-            if not rows:
-                continue
-            if columns is None:
-                if not is_dataclass(rows[0]):
-                    raise TypeError(f"rows for {table} must be dataclass instances")
-                row_fields = [f.name for f in fields(rows[0]) if is_stored(f.metadata)]
-                columns = [*constants, *row_fields]
-                if not _IDENT.match(table) or not all(_IDENT.match(c) for c in columns):
-                    raise ValueError(f"unsafe identifier in {table}{tuple(columns)}")  # identifiers come from code
-            for i in range(0, len(rows), _CHUNK_ROWS):
-                pending.append((constants, rows[i : i + _CHUNK_ROWS]))
-                total += len(pending[-1][1])
-        if columns is None:
-            return 0
-        # Sent as Arrow tables of up to _CHUNK_ROWS rows, typed like the table's own columns (nested rows
-        # as structs): DuckDB reads each column in bulk; Python only gathers the lists and cleans text.
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        sql = f"INSERT {'OR REPLACE ' if or_replace else ''}INTO {table} ({quoted}) SELECT * FROM hullcheck_rows"
-        schema = self._arrow_schema(table, columns, quoted)
-        batch: list[tuple[Mapping[str, Any], Sequence[Any]]] = []
-        size = 0
-        for group in pending:
-            batch.append(group)
-            size += len(group[1])
-            if size >= _CHUNK_ROWS:
-                self._send(sql, schema, table, columns, row_fields, batch)
-                batch, size = [], 0
-        if batch:
-            self._send(sql, schema, table, columns, row_fields, batch)
-        return total
-
-    def _send(self, sql: str, schema: pa.Schema, table: str, columns: list[str], row_fields: list[str],
-              batch: list[tuple[Mapping[str, Any], Sequence[Any]]]) -> None:  # fmt: skip
-        cols: list[list[Any]] = [[] for _ in columns]
-        for constants, rows in batch:
-            for k, v in enumerate(constants.values()):
-                cols[k].extend(repeat(v, len(rows)))
-            base = len(constants)
-            for j, f in enumerate(row_fields):
-                cols[base + j].extend(map(attrgetter(f), rows))
-        if table not in self._cleaners:
-            self._cleaners[table] = table_cleaners(self._con, table, self.repairs)
-        cleaners = self._cleaners[table]
-        arrays = []
-        for k, col in enumerate(cols):
-            typ = schema.field(k).type
-            if _nested(typ) and any(type(v) not in _PLAIN for v in col):
-                col = [v if type(v) in _PLAIN else _value(v) for v in col]
-            arrays.append(arrow_column(col, typ, cleaners.get(columns[k])))
-        # Read by DuckDB's replacement scan (the local variable's name in the SQL): registering a name
-        # each time costs a catalog change, ~2 ms a statement inside a large transaction.
-        hullcheck_rows = pa.Table.from_arrays(arrays, schema=schema)  # noqa: F841 - read by name in `sql`
-        self._con.execute(sql)
-
-    def _arrow_schema(self, table: str, columns: list[str], quoted: str) -> pa.Schema:
-        key = (table, tuple(columns))
-        if key not in self._arrow_schemas:
-            self._arrow_schemas[key] = self._con.sql(f"SELECT {quoted} FROM {table} LIMIT 0").to_arrow_table().schema
-        return self._arrow_schemas[key]
+        statements as possible (a statement per group would cost a round trip each)."""
+        return self._rows.insert_groups(self._con, table, groups, or_replace=or_replace)
 
     def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
         """DELETE the rows whose `column` is one of `values` (facts about to be written again)."""
@@ -462,40 +402,3 @@ class Store:
         if not _IDENT.match(table) or not _IDENT.match(column):
             raise ValueError(f"unsafe identifier in {table}.{column}")
         self._con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(values)])
-
-
-def _prepare_work(files: DatabaseFiles) -> None:
-    """The working file exists before the writer opens it: made from the published snapshot the first
-    time (a database from before snapshots, with its log if a writer was killed), and a copy a killed
-    publish left behind is removed."""
-    files.staging.unlink(missing_ok=True)
-    if files.work.exists() or not files.published.exists():
-        return
-    partial = files.work.with_name(files.work.name + ".new")
-    copy_file(files.published, partial)
-    wal = DatabaseFiles.wal(files.published)
-    if wal.exists():
-        copy_file(wal, DatabaseFiles.wal(files.work))
-    replace_durably(partial, files.work)
-
-
-def _version(text: str) -> tuple[int, ...]:
-    m = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text)
-    return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
-
-
-def _nested(typ: pa.DataType) -> bool:
-    """A struct, or a list of structs: columns whose values may be dataclass rows to turn into dicts."""
-    return pa.types.is_struct(typ) or (pa.types.is_list(typ) and pa.types.is_struct(typ.value_type))
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _value(v: Any) -> Any:
-    """Nested rows (a list of env entries, a healthcheck) become DuckDB structs: dicts."""
-    if is_dataclass(v) and not isinstance(v, type):
-        return {f.name: _value(getattr(v, f.name)) for f in fields(v)}
-    if isinstance(v, list) and v and is_dataclass(v[0]):
-        return [_value(x) for x in v]
-    return v

@@ -22,6 +22,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -161,3 +162,28 @@ def replace_durably(staging: Path, target: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def prepare_work(files: DatabaseFiles) -> None:
+    """The working file exists before the writer opens it: made from the published snapshot the first
+    time (a database from before snapshots, with its log if a writer was killed), and a copy a killed
+    publish left behind is removed."""
+    files.staging.unlink(missing_ok=True)
+    if files.work.exists() or not files.published.exists():
+        return
+    partial = files.work.with_name(files.work.name + ".new")
+    copy_file(files.published, partial)
+    wal = DatabaseFiles.wal(files.published)
+    if wal.exists():
+        copy_file(wal, DatabaseFiles.wal(files.work))
+    replace_durably(partial, files.work)
+
+
+def newer_than_ours(storage_version: str) -> bool:
+    """A file's storage version (DuckDB's `v2.0.0+`) is newer than the one hullcheck writes."""
+    return _version(storage_version) > _version(STORAGE_VERSION)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    m = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text)
+    return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
