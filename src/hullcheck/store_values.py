@@ -238,8 +238,8 @@ def _leaves(doc: Any, where: str, repairs: Repairs) -> Any:
     return doc
 
 
-def table_cleaners(con: duckdb.DuckDBPyConnection, table: str, repairs: Repairs) -> dict[str, Cleaner]:
-    rel = con.table(table)
+def table_cleaners(rel: duckdb.DuckDBPyRelation, table: str, repairs: Repairs) -> dict[str, Cleaner]:
+    """A cleaner per column of the table `rel` reads (None-free: columns whose values all fit are left out)."""
     out = {}
     for name, typ in zip(rel.columns, rel.dtypes, strict=True):
         fn = cleaner(typ, f"{table}.{name}", repairs)

@@ -24,7 +24,7 @@ from hullcheck.store_values import Cleaner, Repairs, arrow_column, table_cleaner
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Rows per INSERT statement (one Arrow table each): bounds the memory of one statement.
-_CHUNK_ROWS = 50_000
+_CHUNK_ROWS = 100_000
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 Groups = Iterable[tuple[Mapping[str, Any], Sequence[Any]]]
@@ -80,8 +80,6 @@ class RowWriter:
             base = len(constants)
             for j, f in enumerate(row_fields):
                 cols[base + j].extend(map(attrgetter(f), rows))
-        if table not in self._cleaners:
-            self._cleaners[table] = table_cleaners(con, table, self.repairs)
         cleaners = self._cleaners[table]
         arrays = []
         for k, col in enumerate(cols):
@@ -95,9 +93,13 @@ class RowWriter:
         con.execute(sql)
 
     def _schema(self, con: duckdb.DuckDBPyConnection, table: str, columns: list[str], quoted: str) -> pa.Schema:
+        """The Arrow schema of `columns`, and the table's cleaners, read once from one relation."""
         key = (table, tuple(columns))
         if key not in self._schemas:
-            self._schemas[key] = con.table(table).select(quoted).limit(0).to_arrow_table().schema
+            rel = con.table(table)
+            if table not in self._cleaners:
+                self._cleaners[table] = table_cleaners(rel, table, self.repairs)
+            self._schemas[key] = rel.select(quoted).limit(0).to_arrow_table().schema
         return self._schemas[key]
 
 

@@ -63,16 +63,20 @@ class GitWriter:
         with st.transaction():
             st.insert("git_snapshots", [r.snapshot for r in batch], run_id=self.run_id)
             keys = [[c.repo for c in commits], [c.commit_sha for c in commits]]
-            for query in ("forget_commit_files", "forget_compose_projects", "forget_compose_services"):
+            for query in _FORGET_COMMITS:
                 st.execute(query, keys)
             now = datetime.now().astimezone()
-            st.insert("git_commits", commits, or_replace=True, extractor_version=versions.COMMIT, extracted_at=now)
+            st.insert("git_commits", commits, extractor_version=versions.COMMIT, extracted_at=now)
             st.insert("git_commit_files", files)
             st.insert("git_blobs", blobs)
             _write_dockerfiles(st, dockerfiles)
             _write_signals(st, signals)
             _write_compose(st, compose)
         self.last_flush = time.monotonic()
+
+
+# A commit extracted again (newer extractor) loses its old rows first, then is written like a new one.
+_FORGET_COMMITS = ("forget_commits", "forget_commit_files", "forget_compose_projects", "forget_compose_services")
 
 
 def _write_dockerfiles(store: Store, facts: dict[str, DockerfileFacts]) -> None:
