@@ -67,11 +67,10 @@ def stats(store: Store) -> DatabaseStats:
     files = DatabaseFiles(store.path)
     by_status = {str(s): int(n) for s, n in store.query("db_runs_by_status")}
     span = store.query("db_committed_span")[0]
-    work = files.work
     return DatabaseStats(
         store.path,
         _size(files.published),
-        _size(work) if work.exists() else None,
+        _size(files.work) if files.work.exists() else None,
         by_status,
         span[0],
         span[1],

@@ -7,6 +7,9 @@ The only module that holds a DuckDB connection. Everything else goes through:
   `insert_groups` for rows that share constants per group (a blob's stages, a project's services);
 - `delete_where_in(table, column, values)`: the mechanical delete before facts are replaced;
 - `ad_hoc(sql)`: what `hullcheck sql` runs for a person, read-only.
+
+Readers open the published snapshot; one writer at a time works in its own file and publishes a new
+snapshot when it closes (`publish()`; the files and the lock are in store_files).
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ class Store:
             store = cls(connect(files.work, False, memory_limit), path, lock)
             try:
                 if store._storage_too_new():
-                    store._rewrite_storage(files, memory_limit)
+                    store._rewrite(files, memory_limit)  # once, for a file from before the 1.4 format
                     store.rewrote_storage = True
                 store.migrate()
             except BaseException:
@@ -131,10 +134,6 @@ class Store:
             lock.release()
             raise
         return store
-
-    @property
-    def is_writer(self) -> bool:
-        return self._writer is not None
 
     def note_run(self, run_id: int) -> None:
         """The run this writer records, named to any other writer that has to wait for it."""
@@ -183,11 +182,6 @@ class Store:
             "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
         ).fetchone()
         return newer_than_ours(str(row[0] if row and row[0] else ""))
-
-    def _rewrite_storage(self, files: DatabaseFiles, memory_limit: str) -> None:
-        """A working file in a newer storage format (written before hullcheck asked for 1.4's) is copied
-        once into a file of the older format, which then takes its place."""
-        self._rewrite(files, memory_limit)
 
     def compact(self) -> None:
         """Rewrite the working file with only its live rows: DuckDB reuses the blocks deleted rows free but
