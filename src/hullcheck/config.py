@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -106,6 +106,76 @@ class LayoutSpec:
     settings: LayoutSource
 
 
+def _address(v: str) -> str:
+    """One mail address, checked so that it can only ever be an address in a header (no CR/LF, one @)."""
+    from email.utils import parseaddr
+
+    if any(c in v for c in "\r\n\0"):
+        raise ValueError("a mail address cannot contain a line break")
+    name, addr = parseaddr(v)
+    if not addr or addr.count("@") != 1 or addr.startswith("@") or addr.endswith("@") or " " in addr:
+        raise ValueError(f"{v!r} is not a mail address (name@example.org)")
+    return v
+
+
+class SmtpSettings(_Model):
+    host: str = Field(description="the mail relay")
+    port: int | None = Field(None, ge=1, le=65535, description="default: 587 for starttls, 465 for tls, 25 for none")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (upgrade a plain connection), tls (implicit TLS) or none (loopback relays)"
+    )
+    username: str | None = Field(None, description="log in as this user (AUTH); needs password_env")
+    password_env: str | None = Field(None, description="the environment variable holding the password")
+    ca_file: Path | None = Field(None, description="trust this CA bundle (a private relay); default: the system's")
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _login(self) -> SmtpSettings:
+        if self.username and not self.password_env:
+            raise ValueError("username needs password_env: the name of the variable holding the password")
+        return self
+
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+
+class EmailSettings(_Model):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sender: str = Field(alias="from", description="the From: address")
+    org_to: list[str] = Field(default_factory=list, description="who gets the org digest (the platform team)")
+    reply_to: str | None = None
+    smtp: SmtpSettings | None = Field(None, description="how to send; without it only --dry-run works")
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _one(cls, v: str | None) -> str | None:
+        return None if v is None else _address(v)
+
+    @field_validator("org_to", mode="before")
+    @classmethod
+    def _many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("org_to")
+    @classmethod
+    def _all(cls, v: list[str]) -> list[str]:
+        return [_address(a) for a in v]
+
+
+class ReportSettings(_Model):
+    out_dir: Path | None = Field(None, description="where the site is written; default: report/ beside the database")
+    base_url: str | None = Field(None, description="where the site is served: mails link to its pages")
+    top: int = Field(10, ge=1, le=1000, description="how many offenders each table lists")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not (v.startswith("https://") or v.startswith("http://")):
+            raise ValueError("base_url must start with https:// (or http://)")
+        return v if v is None or v.endswith("/") else v + "/"
+
+
 class Team(_Model):
     name: str
     profile: str = "microservice"
@@ -128,6 +198,11 @@ class Team(_Model):
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return None if v is None else _address(v)
 
     @field_validator("name")
     @classmethod
@@ -204,8 +279,8 @@ class Config(_Model):
     waivers: list[Waiver] = Field(default_factory=list)
     max_waiver_days: int = Field(180, ge=1, description="a waiver may not expire later than this from today")
     policies_dir: Path | None = Field(None, description="the org's own policies (same format as policies/)")
-    # Filled by a later capability; accepted now so that one config file serves every version.
-    email: dict[str, Any] | None = None
+    email: EmailSettings | None = Field(None, description="the weekly mails: sender, org digest, SMTP relay")
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     # Not part of the file: where it came from, to resolve relative paths and to stamp runs.
     source_path: Path | None = Field(None, exclude=True)
@@ -305,6 +380,13 @@ class Config(_Model):
     @property
     def database_path(self) -> Path:
         return self.resolve(self.database)
+
+    @property
+    def report_path(self) -> Path:
+        """Where `hullcheck report` writes the site (and `--dry-run` the mails, under `mail/`)."""
+        if self.report.out_dir is not None:
+            return self.resolve(self.report.out_dir)
+        return self.database_path.parent / "report"
 
     @property
     def cache_path(self) -> Path:
