@@ -18,7 +18,7 @@ SELECT * FROM current_evaluations ORDER BY effective_at DESC, run_id DESC LIMIT 
 
 CREATE OR REPLACE VIEW ownership AS
 SELECT e.run_id, e.evaluation_id, s.subject_kind, s.subject, s.team, s.profile, s.decided_by, s.profile_by,
-       s.situation, s.repo, s.path, s.service, s.registry, s.repository, s.tag, s.digest
+       s.situation, s.repo, s.path, s.service, s.registry, s.repository, s.tag, s.digest, s.fact_run_id
 FROM eval_subjects s JOIN current_evaluations e USING (evaluation_id);
 
 CREATE OR REPLACE VIEW latest_ownership AS

@@ -30,3 +30,8 @@ def read_sql(relative: str) -> str:
 def policies_dir() -> Path:
     """The shipped catalog: `policies/<id>.yaml` and `policies/profiles.yaml`."""
     return project_root() / "policies"
+
+
+def templates_dir() -> Path:
+    """The report's Jinja2 templates and stylesheet: `reports/templates/`."""
+    return project_root() / "reports" / "templates"

@@ -112,7 +112,7 @@ def _address(v: str) -> str:
 
     if any(c in v for c in "\r\n\0"):
         raise ValueError("a mail address cannot contain a line break")
-    name, addr = parseaddr(v)
+    _, addr = parseaddr(v)
     if not addr or addr.count("@") != 1 or addr.startswith("@") or addr.endswith("@") or " " in addr:
         raise ValueError(f"{v!r} is not a mail address (name@example.org)")
     return v

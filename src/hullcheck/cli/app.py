@@ -59,6 +59,24 @@ def audit(
 
 
 @app.command()
+def backfill(
+    weeks: Annotated[int, typer.Option(help="How far back: the last N weeks of git history.", min=1, max=520)] = 12,
+    every: Annotated[
+        str, typer.Option(help="One as-of audit per period of this length: 7d (ISO weeks), 1d, 2w.")
+    ] = "7d",
+    config: ConfigOpt = Path("hullcheck.yaml"),
+) -> None:
+    """Audit git history as of the end of each past period, oldest first, and evaluate each: the first
+    report then has a trend. Idempotent: moments already audited are skipped.
+
+    Registries and image layouts are not read (they cannot be read as they were in the past).
+    Exit status: 0 when every audit was ok, 1 when one was partial, 2 on an error."""
+    from hullcheck.cli.audit import run_backfill_command
+
+    raise typer.Exit(run_backfill_command(config, weeks, every))
+
+
+@app.command()
 def sql(
     query: Annotated[str | None, typer.Argument(help="SQL to run; see docs/schema.md for the views.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from this file.")] = None,
@@ -168,6 +186,32 @@ def waivers(
 def _check_format(fmt: str) -> None:
     if fmt not in ("table", "csv", "json"):
         raise fail(f"unknown format {fmt!r}: use table, csv or json")
+
+
+@app.command()
+def report(
+    week: Annotated[
+        str | None, typer.Option(help="The ISO week to report, e.g. 2026-W48; default: the newest.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the site; default: report/ beside the database.")
+    ] = None,
+    weeks: Annotated[int, typer.Option(help="How many weeks of trend to show.", min=1, max=260)] = 12,
+    email: Annotated[
+        bool, typer.Option("--email", help="Send the weekly mails (SMTP settings in the config).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --email: write .eml files instead of sending.")
+    ] = False,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+) -> None:
+    """Render the static report site (org, team, policy and finding pages, charts, Markdown, CSV) and,
+    with --email, the weekly mails: one per team and the org digest.
+
+    Exit status: 0 when done, 1 when some mail could not be delivered, 2 on an error."""
+    from hullcheck.cli.report import run_report_command
+
+    raise typer.Exit(run_report_command(config, week, out, weeks, email, dry_run))
 
 
 @app.command()

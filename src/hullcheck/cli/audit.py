@@ -106,3 +106,42 @@ def _print_summary(s: AuditSummary) -> None:
         print(f"  policy evaluation failed: {shown(s.evaluation_error)}")
     for f in g.failures + i.failures:
         print(f"  failed: {shown(f)}")
+
+
+def run_backfill_command(config_path: Path, weeks: int, every: str) -> int:
+    from datetime import timedelta
+
+    from hullcheck.backfill import NO_REGISTRY_HISTORY, run_backfill
+    from hullcheck.policy.units import parse_duration
+
+    try:
+        period = timedelta(seconds=parse_duration(every))
+    except ValueError as e:
+        error(f"--every {every!r}: {e}")
+        return EXIT_ERROR
+    if period < timedelta(hours=1):
+        error(f"--every {every!r}: one audit per hour at most (use 1d, 7d, ...)")
+        return EXIT_ERROR
+    try:
+        cfg = load_config(config_path)
+    except HullcheckError as e:
+        error(str(e))
+        return EXIT_ERROR
+    print(f"backfill: {weeks} weeks of git history, one as-of audit per {every}; {NO_REGISTRY_HISTORY}")
+
+    def before(moment: datetime) -> None:
+        print(f"as of {moment:%Y-%m-%d %H:%M:%S} UTC ({moment:%G-W%V}):", flush=True)
+
+    def after(moment: datetime, summary: AuditSummary) -> None:
+        _print_summary(summary)
+
+    try:
+        result = run_backfill(cfg, weeks, period, before_each=before, after_each=after)
+    except HullcheckError as e:
+        error(str(e))
+        return EXIT_ERROR
+    if result.skipped:
+        print(f"{len(result.skipped)} of {len(result.moments)} moments were already audited (skipped)")
+    if not result.audits:
+        print("nothing to do: every moment is already in the database")
+    return result.exit_code

@@ -1,0 +1,1 @@
+"""The weekly report: trend data, charts, the static site, mails."""
