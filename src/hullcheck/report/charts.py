@@ -8,6 +8,7 @@ with `$` is drawn as written, never parsed.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ _STYLE = {
     "axes.edgecolor": "#9ca3af",
     "svg.fonttype": "none",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PALETTE = ["#2563eb", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#db2777", "#65a30d", "#6b7280"]
 
 
@@ -42,6 +44,8 @@ def _png(fig: Figure) -> bytes:
 
 
 def _short(text: str, n: int = 38) -> str:
+    """A label: control characters (a CR in a team name) as spaces, cut to `n` characters."""
+    text = _CONTROL.sub(" ", text)
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
