@@ -85,9 +85,15 @@ def test_every_command_has_help(command: str, hullcheck_cli: Cli) -> None:
 def test_demo_runs_the_whole_job(tmp_path: Path, hullcheck_cli: Cli) -> None:
     r = hullcheck_cli("demo", "--dir", str(tmp_path / "demo"))
     assert r.returncode == 0, r.stderr
-    assert "5 repos: 5 extracted" in r.stdout
+    # Ten backfilled weeks (the oldest sees 9 of the 12 repositories), then tonight's audit with images,
+    # then the site and the mails.
+    assert "run 1: ok — 12 repos: 9 extracted" in r.stdout
+    assert "run 11: ok — 12 repos: 0 extracted, 12 unchanged" in r.stdout and "8 new digests" in r.stdout
+    demo = tmp_path / "demo"
+    assert (demo / "report" / "index.html").is_file() and len(list((demo / "report" / "mail").glob("*.eml"))) == 5
     again = hullcheck_cli("demo", "--dir", str(tmp_path / "demo"))
-    assert "5 unchanged" in again.stdout
+    assert "10 of 10 moments were already audited (skipped)" in again.stdout
+    assert "run 12: ok — 12 repos: 0 extracted, 12 unchanged" in again.stdout and "0 new digests" in again.stdout
 
 
 def test_audit_on_a_terminal_shows_a_progress_bar(audited: Path, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ RANK = {
     "config": 2, "store": 2, "store_values": 2, "store_files": 2, "store_writes": 2,
     "crawl": 3,
     "policy": 4,
-    "audit": 5, "policy_cases": 5, "report": 5, "retention": 5,
+    "audit": 5, "policy_cases": 5, "report": 5, "retention": 5, "backfill": 5,
     "cli": 6, "__main__": 6,
 }  # fmt: skip
 APART = {("extract", "sources"), ("sources", "extract")}

@@ -218,17 +218,12 @@ def report(
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to create the demo org.")] = Path("demo"),
 ) -> None:
-    """Create a small demo organization (local git repos with history) and audit it."""
-    from hullcheck.assets import sql_dir
-    from hullcheck.cli.audit import run_audit_command
-    from hullcheck.demo import create_demo_org
+    """The whole job on a demo organization, no server needed: creates it (git repos with ten weeks of
+    history, exported images), backfills ten weekly audits, audits it now, renders the report site and
+    writes the weekly mails as .eml files. Run it again: nothing is audited twice."""
+    from hullcheck.cli.demo import run_demo
 
-    config = create_demo_org(directory)
-    typer.echo(f"demo org written to {directory}/ (config: {config})")
-    code = run_audit_command(config, None, None, quiet=False)
-    example = sql_dir() / "examples" / "base_images_by_count.sql"
-    typer.echo(f"\nNext, ask it something:\n  {sys.argv[0]} sql -c {config} -f {example}")
-    raise typer.Exit(code)
+    raise typer.Exit(run_demo(directory))
 
 
 def main() -> None:

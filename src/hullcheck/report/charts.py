@@ -124,14 +124,18 @@ def registry_bytes(rows: Sequence[Row], weeks: Sequence[str], title: str, teams:
     for r in rows:
         totals[r["team"]] = max(totals.get(r["team"], 0.0), float(r["attributed_bytes"] or 0))
     named = sorted(totals, key=lambda t: -totals[t])[:teams]
-    series: dict[str, list[float]] = {t: [0.0] * len(weeks) for t in named}
+    # A week without image facts (a backfilled week) is a gap in the line, not a zero.
+    nan = float("nan")
+    series: dict[str, list[float]] = {t: [nan] * len(weeks) for t in named}
     if len(totals) > len(named):
-        series["other teams"] = [0.0] * len(weeks)
+        series["other teams"] = [nan] * len(weeks)
     index = {w: i for i, w in enumerate(weeks)}
     for r in rows:
         key = r["team"] if r["team"] in series else "other teams"
         if r["week"] in index:
-            series[key][index[r["week"]]] += float(r["attributed_bytes"] or 0)
+            i = index[r["week"]]
+            before = series[key][i]
+            series[key][i] = (0.0 if before != before else before) + float(r["attributed_bytes"] or 0)
     with rc_context(_STYLE):
         fig = Figure(figsize=(7.2, 2.8))
         ax = fig.subplots()

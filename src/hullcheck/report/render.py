@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from hullcheck.assets import templates_dir
 from hullcheck.policy.units import human_bytes
 from hullcheck.report import charts
-from hullcheck.report.model import SEVERITIES, Site, TeamPage
+from hullcheck.report.model import SEVERITIES, Site
 
 Progress = Callable[[str], None]
 
@@ -61,6 +63,13 @@ def render_site(site: Site, out: Path, base_url: str | None = None, progress: Pr
     out = out.resolve()
     staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        return _render(site, staging, out, base_url, progress)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed render leaves no half-written staging copy
+
+
+def _render(site: Site, staging: Path, out: Path, base_url: str | None, progress: Progress | None) -> Rendered:
     for sub in ("teams", "policies", "findings", "charts", "csv"):
         (staging / sub).mkdir(parents=True)
     result = Rendered(out)
@@ -68,12 +77,16 @@ def render_site(site: Site, out: Path, base_url: str | None = None, progress: Pr
     week = site.data.week.week
     common = {"site": site, "week": site.data.week, "generated_at": site.data.generated_at, "base_url": base_url}
 
-    def chart(name: str, png: bytes | None) -> str | None:
-        if png is None:
-            return None
-        result.charts[name] = png
+    if progress:
+        progress(f"charts for the org and {len(site.teams)} teams")
+    weeks = [w.week for w in site.data.window]
+    jobs = _chart_jobs(site, weeks, week)
+    result.charts = draw_all(jobs)
+    for name, png in result.charts.items():
         (staging / "charts" / f"{name}.png").write_bytes(png)
-        return f"charts/{name}.png"
+
+    def chart(name: str) -> str | None:
+        return f"charts/{name}.png" if name in result.charts else None
 
     def page(relative: str, template: str, **values: Any) -> None:
         root = "../" * relative.count("/")
@@ -81,20 +94,10 @@ def render_site(site: Site, out: Path, base_url: str | None = None, progress: Pr
         (staging / relative).write_text(text, encoding="utf-8")
         result.pages += 1
 
-    if progress:
-        progress(f"charts for the org and {len(site.teams)} teams")
-    weeks = [w.week for w in site.data.window]
-    org_charts = {
-        "findings": chart("org-findings", charts.findings_by_severity(site.org_trend, f"Open findings, org ({week})")),
-        "flow": chart("org-flow", charts.new_vs_resolved(site.org_trend, "New against resolved findings per week")),
-        "registry": chart("org-registry", charts.registry_bytes(site.data["registry_bytes"].rows, weeks,
-                                                                 "Registry bytes per team (each layer once)")),
-        "budget": chart("org-budget", charts.size_against_budget(site.data["images"].rows,
-                                                                  f"Largest excess over budget ({week})")),
-    }  # fmt: skip
+    org_charts = {k: chart(f"org-{k}") for k in ("findings", "flow", "registry", "budget")}
     page("index.html", "org.html.j2", charts=org_charts)
     for t in site.teams:
-        team_charts = _team_charts(t, weeks, week, chart)
+        team_charts = {k: chart(f"{t.slug}-{k}") for k in ("findings", "flow", "registry", "budget")}
         page(f"teams/{t.slug}.html", "team.html.j2", team=t, charts=team_charts)
     for p in site.policies:
         page(f"policies/{p.policy.id}.html", "policy.html.j2", page=p)
@@ -114,19 +117,50 @@ def render_site(site: Site, out: Path, base_url: str | None = None, progress: Pr
     return result
 
 
-def _team_charts(t: TeamPage, weeks: list[str], week: str, chart: Callable[[str, bytes | None], str | None]
-                 ) -> dict[str, str | None]:  # fmt: skip
-    registry_rows = [dict(r, team=label) for label, key in (("attributed", "attributed_bytes"),
-                                                            ("referenced", "referenced_bytes"))
-                     for r in ({"week": x["week"], "attributed_bytes": x[key]} for x in t.trend)
-                     if r["attributed_bytes"] is not None]  # fmt: skip
-    return {
-        "findings": chart(f"{t.slug}-findings", charts.findings_by_severity(t.trend, f"Open findings, {t.team}")),
-        "flow": chart(f"{t.slug}-flow", charts.new_vs_resolved(t.trend, f"New against resolved, {t.team}")),
-        "budget": chart(f"{t.slug}-budget", charts.size_against_budget(t.images, f"Size against budget ({week})")),
-        "registry": chart(f"{t.slug}-registry", charts.registry_bytes(registry_rows, weeks,
-                                                                       f"Registry bytes, {t.team}")),
-    }  # fmt: skip
+ChartJob = tuple[str, str, tuple[Any, ...]]  # (chart name, function in `charts`, its arguments)
+
+
+def _chart_jobs(site: Site, weeks: list[str], week: str) -> list[ChartJob]:
+    """Every chart of the site as plain data, so that they can be drawn in other processes."""
+    jobs: list[ChartJob] = [
+        ("org-findings", "findings_by_severity", (site.org_trend, f"Open findings, org ({week})")),
+        ("org-flow", "new_vs_resolved", (site.org_trend, "New against resolved findings per week")),
+        ("org-registry", "registry_bytes", (site.data["registry_bytes"].rows, weeks,
+                                            "Registry bytes per team (each layer once)")),
+        ("org-budget", "size_against_budget", (site.data["images"].rows, f"Largest excess over budget ({week})")),
+    ]  # fmt: skip
+    for t in site.teams:
+        registry_rows = [{"week": x["week"], "team": label, "attributed_bytes": x[key]}
+                         for label, key in (("attributed", "attributed_bytes"), ("referenced", "referenced_bytes"))
+                         for x in t.trend if x[key] is not None]  # fmt: skip
+        jobs += [
+            (f"{t.slug}-findings", "findings_by_severity", (t.trend, f"Open findings, {t.team}")),
+            (f"{t.slug}-flow", "new_vs_resolved", (t.trend, f"New against resolved, {t.team}")),
+            (f"{t.slug}-budget", "size_against_budget", (t.images, f"Size against budget ({week})")),
+            (f"{t.slug}-registry", "registry_bytes", (registry_rows, weeks, f"Registry bytes, {t.team}")),
+        ]
+    return jobs
+
+
+def _draw(job: ChartJob) -> tuple[str, bytes | None]:
+    name, function, args = job
+    return name, getattr(charts, function)(*args)
+
+
+# Below this many charts, starting worker processes costs more than it saves.
+_PARALLEL_FROM = 24
+
+
+def draw_all(jobs: list[ChartJob]) -> dict[str, bytes]:
+    """Draw every chart; on several cores, in worker processes (matplotlib holds the GIL while it draws).
+    Workers are spawned, not forked: the parent holds DuckDB's threads."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(jobs) < _PARALLEL_FROM:
+        drawn = [_draw(j) for j in jobs]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            drawn = list(pool.map(_draw, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    return {name: png for name, png in drawn if png is not None}
 
 
 def _swap(staging: Path, out: Path) -> None:
