@@ -44,8 +44,16 @@ def config(db: Path, teams: int, out: Path) -> Config:
     names = [f"team{k:02d}" for k in range(teams)]
     data = {
         "database": str(db),
-        "teams": [{"name": n, "profile": PROFILES[k % 4], "email": f"{n}@bench.example", "repos": [f"{n}-*"],
-                   "images": [f"bench.local/{n}-*"]} for k, n in enumerate(names)],  # fmt: skip
+        "teams": [
+            {
+                "name": n,
+                "profile": PROFILES[k % 4],
+                "email": f"{n}@bench.example",
+                "repos": [f"{n}-*"],
+                "images": [f"bench.local/{n}-*"],
+            }
+            for k, n in enumerate(names)
+        ],  # fmt: skip
         "email": {"from": "hullcheck@bench.example", "org_to": ["platform@bench.example"]},
         "report": {"out_dir": str(out)},
     }

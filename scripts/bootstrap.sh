@@ -44,7 +44,7 @@ fi
 want="$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing hullcheck and its dependencies into .venv (first run takes a minute)" >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
+  .venv/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "^WARNING: Location" >&2 || true
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
   .venv/bin/python -c 'import hullcheck, duckdb, git, dockerfile, prefect, oras' # fail loudly if the install did not work
   echo "$want" > "$stamp"

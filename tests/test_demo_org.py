@@ -165,3 +165,24 @@ def test_a_second_run_of_the_demo_is_incremental(story: Story) -> None:
     assert again.status == "ok"
     assert again.git.unchanged == again.git.total == story.nightly.git.total
     assert again.images.tags_seen == story.nightly.images.tags_seen and again.images.tags_new == 0
+
+
+def test_the_demo_report_opens_in_a_real_browser(story: Story) -> None:
+    """Headless Chromium opens the demo's org page and a team page from the files: every chart has
+    loaded with a real size, every internal link resolves, nothing errors; the screenshots (and a PDF
+    print of the org page) are kept in .artifacts/demo-report/ (or $HULLCHECK_TEST_ARTIFACTS)."""
+    from support.browser import artifacts_dir, check_pages
+
+    from hullcheck.report.run import build_report
+
+    report = build_report(story.cfg)
+    out = report.rendered.out
+    payments = next(t for t in report.site.teams if t.team == "payments")
+    pages = [out / "index.html", out / "teams" / f"{payments.slug}.html"]
+    checks = check_pages(pages, artifacts_dir("demo-report"))
+    for check in checks:
+        assert not check.problems, check.problems
+        assert check.images >= 4 and check.links > 10, (check.path, check.images, check.links)
+        assert check.screenshot.stat().st_size > 10_000
+    assert checks[0].title.startswith("Organization") and checks[1].title.startswith("payments")
+    assert checks[0].pdf is not None and checks[0].pdf.read_bytes().startswith(b"%PDF")
