@@ -158,7 +158,7 @@ def _check_cids(msg: EmailMessage) -> None:
     html, *images = related.get_payload()
     assert html.get_content_type() == "text/html" and images
     referenced = set(re.findall(r'src="cid:([^"]+)"', html.get_content()))
-    attached = {str(i["Content-ID"]).strip("<>") for i in images}
+    attached = {str(i["Content-ID"]).strip().strip("<>") for i in images}
     assert referenced == attached
     for i in images:
         assert i.get_content_type() == "image/png" and i.get_payload(decode=True).startswith(b"\x89PNG")

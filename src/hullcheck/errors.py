@@ -83,3 +83,8 @@ class DatabaseLocked(StoreError):
 
 class DatabaseBusy(StoreError):
     """Another hullcheck writer (an audit, `evaluate`, `db prune`) held the database past the wait."""
+
+
+# -- report ------------------------------------------------------------------------------------
+class MailError(HullcheckError):
+    """The mail relay cannot be reached or refuses us (connection, TLS, login); the message names it."""
