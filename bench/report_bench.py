@@ -53,7 +53,7 @@ def config(db: Path, teams: int, out: Path) -> Config:
                 "images": [f"bench.local/{n}-*"],
             }
             for k, n in enumerate(names)
-        ],  # fmt: skip
+        ],
         "email": {"from": "hullcheck@bench.example", "org_to": ["platform@bench.example"]},
         "report": {"out_dir": str(out)},
     }

@@ -75,7 +75,8 @@ def test_mails_over_starttls_with_auth_arrive_whole(report: Report, tmp_path: Pa
     by_to = {r.rcpt_tos[0]: email.message_from_bytes(r.data, policy=email.policy.default) for r in server.received}
     pay = by_to["payments@example.org"]
     assert re.fullmatch(r"payments: \d+ new, 0 resolved \(\d{4}-W\d\d\)", str(pay["Subject"])), pay["Subject"]
-    assert pay["From"] == "hullcheck@example.org" and str(by_to["data@example.org"]["To"]) == "Data Team <data@example.org>"
+    assert pay["From"] == "hullcheck@example.org"
+    assert str(by_to["data@example.org"]["To"]) == "Data Team <data@example.org>"
     _check_structure(pay)
     html = next(p for p in pay.walk() if p.get_content_type() == "text/html").get_content()
     assert "https://reports.example.org/hullcheck/teams/payments-" in html  # the link to the team's page
@@ -103,8 +104,18 @@ def test_report_email_through_the_cli_to_a_plain_relay(org: Org, tmp_path: Path)
         data["email"]["smtp"] = {"host": "127.0.0.1", "port": server.port, "security": "none"}
         data["database"] = str(org.root / "audit.duckdb")
         config.write_text(yaml.safe_dump(data))
-        done = subprocess.run([sys.executable, "-m", "hullcheck", "report", "-c", str(config), "--email",
-                               "--out", str(tmp_path / "site")], capture_output=True, text=True, timeout=300)  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "hullcheck",
+            "report",
+            "-c",
+            str(config),
+            "--email",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(server.received) == 3 and done.stdout.count(": sent") == 3
 
@@ -133,9 +144,8 @@ def test_tls_against_a_plain_relay_fails_fast_and_clearly(report: Report, tmp_pa
 
 
 def test_starttls_never_falls_back_to_plain_text(report: Report, tmp_path: Path) -> None:
-    with smtp_server(tmp_path, "none") as server:
-        with pytest.raises(MailError, match="does not offer STARTTLS"):
-            send_messages(_settings(server.port, "starttls", server.ca_file), [report.mails[0].message], {})
+    with smtp_server(tmp_path, "none") as server, pytest.raises(MailError, match="does not offer STARTTLS"):
+        send_messages(_settings(server.port, "starttls", server.ca_file), [report.mails[0].message], {})
     assert server.received == []
 
 

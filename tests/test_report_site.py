@@ -128,7 +128,7 @@ def test_no_secret_value_reaches_any_generated_file(site: tuple[Org, Report, lis
 
 
 def test_a_team_name_with_a_line_break_cannot_add_a_header(site: tuple[Org, Report, list[Path]]) -> None:
-    _, report, eml = site
+    _, report, _ = site
     ops = next(m for m in report.mails if m.team == EVIL_TEAM)
     raw = ops.message.as_bytes()
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
@@ -184,7 +184,7 @@ def test_every_page_exists_and_every_internal_link_resolves(site: tuple[Org, Rep
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted() -> None:
     from hullcheck.report.render import to_csv
 
-    text = to_csv(["a", "b"], [{"a": "=HYPERLINK(\"http://x\")", "b": "+1"}, {"a": "ok", "b": ["x", "y"]}])
+    text = to_csv(["a", "b"], [{"a": '=HYPERLINK("http://x")', "b": "+1"}, {"a": "ok", "b": ["x", "y"]}])
     assert text.splitlines()[1].startswith("\"'=HYPERLINK") and ",'+1" in text.splitlines()[1]
     assert '"[""x"", ""y""]"' in text
 
