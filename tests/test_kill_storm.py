@@ -153,7 +153,7 @@ def _latest_state(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, .
 # Columns that describe the run rather than the org: which run, when, how much it had to read, what it repaired,
 # which evaluation of it and of which config text (the clean audit's config names another database).
 PER_RUN_COLUMNS = {"run_id", "effective_at", "blobs_read", "duration_ms", "note", "evaluation_id", "evaluated_at",
-                   "config_hash"}  # fmt: skip
+                   "config_hash", "fact_run_id"}  # fmt: skip
 # A repository whose commit an earlier run extracted is `unchanged`, a tag whose digest it read is `known`:
 # the same facts as `extracted` and `new` in a fresh database.
 STATUS = (

@@ -23,6 +23,12 @@ from hullcheck.demo.gitbuild import Commit
 from hullcheck.store_files import DatabaseFiles
 
 PAIRWISE = {"finding_events", "finding_changes"}  # each run against the run before it
+# Trend views are per ISO week: compared on the weeks of the kept runs; those built on the pairwise
+# events also leave out the oldest kept run's week (its findings are all new after a prune).
+WEEKLY_EVENTS = {"weekly_findings"}
+# Time to resolve is measured from the run that opened a finding: compared only for findings that
+# opened after the oldest kept run (earlier openings are in pruned runs); its aggregate is skipped.
+RESOLUTIONS, SKIPPED = "finding_resolutions", {"weekly_resolution"}
 
 
 def _image(name: str) -> Image:
@@ -42,9 +48,21 @@ def _state(db: Path, kept: set[int], oldest_kept: int) -> dict[str, list[tuple[A
     """Every public view's rows for the kept runs (every row, for views without a run id), sorted."""
     with duckdb.connect(str(db), read_only=True) as con:
         state = {}
+        oldest_at, oldest_week = con.execute(
+            f"SELECT effective_at, week FROM run_weeks WHERE run_id = {oldest_kept}").fetchone()  # fmt: skip
+        weeks = {
+            r[0] for r in con.execute(f"SELECT week FROM run_weeks WHERE run_id IN {tuple(sorted(kept))}").fetchall()
+        }
         for view, cols in _views(con).items():
             sql = f'SELECT * FROM "{view}"'
-            if "run_id" in cols:
+            if view in SKIPPED:
+                continue
+            if view == RESOLUTIONS:
+                sql += f" WHERE opened_at > TIMESTAMPTZ '{oldest_at.isoformat()}'"
+            elif "week" in cols and "run_id" not in cols:
+                chosen = weeks - {oldest_week} if view in WEEKLY_EVENTS else weeks
+                sql += f" WHERE week IN ({', '.join(repr(w) for w in sorted(chosen)) or 'NULL'})"
+            elif "run_id" in cols:
                 ids = kept - {oldest_kept} if view in PAIRWISE else kept  # see the test's last note
                 sql += f" WHERE run_id IN ({', '.join(map(str, sorted(ids)))})"
             state[view] = sorted(con.execute(sql).fetchall(), key=repr)

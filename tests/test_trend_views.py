@@ -10,7 +10,10 @@ dedup-aware registry bytes can be checked to the byte.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from support.oci.builder import File, Image, Layer
@@ -147,3 +150,25 @@ def test_report_weeks_stand_for_the_last_run_of_each_week(history: tuple[Org, li
     for (_, start, end, effective), moment in zip(weeks, s, strict=False):
         assert start.isoweekday() == 1 and end == moment.date() and effective == moment
     assert len(weeks) == 5  # and this week, from the normal audit
+
+
+def test_backfill_cli_says_registries_have_no_past_and_skips_what_is_done(
+    history: tuple[Org, list[datetime], dict[str, int]],
+) -> None:
+    org, _, _ = history
+    cli = [sys.executable, "-m", "hullcheck", "backfill", "-c", str(org.root / "hullcheck.yaml")]
+    done = subprocess.run([*cli, "--weeks", "4"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "registries and image layouts cannot be read as they were in the past" in done.stdout
+    assert "4 of 4 moments were already audited (skipped)" in done.stdout and "nothing to do" in done.stdout
+    bad = subprocess.run([*cli, "--every", "10m"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "one audit per hour at most" in bad.stderr
+
+
+def test_report_without_a_database_says_what_to_run(tmp_path: Path) -> None:
+    config = tmp_path / "hullcheck.yaml"
+    config.write_text("database: nothing-yet.duckdb\n")
+    done = subprocess.run([sys.executable, "-m", "hullcheck", "report", "-c", str(config)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and "no database yet; run `hullcheck audit` (or `hullcheck backfill`) first" in (
+        done.stderr)  # fmt: skip
