@@ -62,8 +62,9 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--disable-domain-reliability",
     "--disable-client-side-phishing-detection",
     "--disable-field-trial-config",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,"
-    "CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,DialMediaRouteProvider",
+    # No --disable-features here: Playwright passes its own list (OptimizationHints, MediaRouter,
+    # NetworkTimeServiceQuerying, ...) and a second switch would replace it, not add to it.
+    "--no-proxy-server",  # this network's proxy env vars must not route the browser anywhere
     "--no-pings",
     "--metrics-recording-only",  # metrics are recorded (a no-op) but never uploaded
     "--disable-breakpad",
@@ -136,7 +137,11 @@ def artifacts_dir(name: str) -> Path:
     Emptied first, so that what is in it after a run was written by that run (`.artifacts/` is git-ignored).
     """
     safe = _safe_name(name)
-    root = Path(os.environ["HULLCHECK_TEST_ARTIFACTS"]) if os.environ.get("HULLCHECK_TEST_ARTIFACTS") else REPO / ".artifacts"
+    root = (
+        Path(os.environ["HULLCHECK_TEST_ARTIFACTS"])
+        if os.environ.get("HULLCHECK_TEST_ARTIFACTS")
+        else REPO / ".artifacts"
+    )
     path = root / safe
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
