@@ -110,7 +110,14 @@ def build_site(data: ReportData, catalog: Catalog, top: int = 10, emails: dict[s
     policies = []
     for pid, policy in sorted(catalog.policies.items()):
         rows = [f for f in findings if f["policy_id"] == pid]
-        trend = [r for r in data["policy_trend"].where("policy_id", pid)]
+        by_week: dict[str, Row] = {}
+        for r in data["policy_trend"].where("policy_id", pid):  # summed over teams, one row per week
+            w = by_week.setdefault(r["week"], {"week": r["week"], "open": 0, "new": 0, "resolved": 0, "reopened": 0,
+                                               "waived": 0, "teams": 0})  # fmt: skip
+            for k in ("open", "new", "resolved", "reopened", "waived"):
+                w[k] += int(r[k] or 0)
+            w["teams"] += 1 if r["open"] else 0
+        trend = [by_week[w] for w in sorted(by_week)]
         policies.append(PolicyPage(policy, sum(1 for f in rows if not f["waived"]), rows,
                                    data["params"].where("policy_id", pid), trend))  # fmt: skip
     images = [dict(r, team_slug=slugs.get(r["team"])) for r in data["images"].rows]
