@@ -54,6 +54,7 @@ def site(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> tuple[
         ],
         "registries": [{"url": host, "repositories": ["web/shop"]}],
         "email": {"from": "hullcheck@example.org", "org_to": ["platform@example.org"]},
+        "report": {"top": 50},  # every finding in the mails' lists, so each hostile string reaches one
     }  # fmt: skip
     cfg = org.config()
     assert run_audit(cfg).status == "ok"
@@ -102,9 +103,12 @@ def test_hostile_text_is_shown_as_text_in_every_page_and_mail(site: tuple[Org, R
         text = "".join(_assert_safe(page.read_text(encoding="utf-8"), str(page)).text)
         shown |= {s for s in (SCRIPT, IMG, HOSTILE_PATH) if s in text}
     assert shown == {SCRIPT, IMG, HOSTILE_PATH}  # each hostile string reached a page, as text
+    in_mails: set[str] = set()
     for path in eml:
         for html in _html_parts(path):
-            _assert_safe(html, str(path))
+            text = "".join(_assert_safe(html, str(path)).text)
+            in_mails |= {s for s in (SCRIPT, IMG, HOSTILE_PATH) if s in text}
+    assert in_mails == {SCRIPT, IMG, HOSTILE_PATH}  # and each reached a mail, as text
     org_text = "".join(_parse(h).text and "".join(_parse(h).text) for h in _html_parts(eml[0]))
     assert f"web{SCRIPT}" in org_text  # the org digest lists the team by its name, as text
     markdown = (report.rendered.out / "report.md").read_text(encoding="utf-8")
