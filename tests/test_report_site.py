@@ -205,3 +205,20 @@ def test_report_cli_writes_the_site_and_the_mails_and_refuses_an_unknown_week(
     assert "index.html" in done.stdout and "org.eml" in done.stdout
     unknown = subprocess.run([*cli, "--week", "1999-W01"], capture_output=True, text=True, timeout=300)
     assert unknown.returncode == 2 and "no evaluated run in 1999-W01" in unknown.stderr
+
+
+def test_a_render_killed_midway_leaves_the_last_site_and_the_next_one_cleans_up(
+    site: tuple[Org, Report, list[Path]], tmp_path: Path
+) -> None:
+    from hullcheck.report.render import render_site
+
+    _, report, _ = site
+    out = tmp_path / "site"
+    render_site(report.site, out)
+    first = (out / "index.html").read_text(encoding="utf-8")
+    (tmp_path / ".site.staging-999999" / "teams").mkdir(parents=True)  # what a SIGKILL mid-render leaves
+    (tmp_path / ".site.old-999998").mkdir()
+    (tmp_path / ".site.notes").mkdir()  # not ours: kept
+    render_site(report.site, out)
+    assert (out / "index.html").read_text(encoding="utf-8") == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.notes", "site"]

@@ -62,7 +62,9 @@ def render_site(site: Site, out: Path, base_url: str | None = None, progress: Pr
     """Write the whole site for `site` into `out` (replaced as a whole at the end)."""
     out = out.resolve()
     staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.*-[0-9]*"):  # left by a render that was killed
+        if stale.name.rpartition("-")[0] in (f".{out.name}.staging", f".{out.name}.old"):
+            shutil.rmtree(stale, ignore_errors=True)
     try:
         return _render(site, staging, out, base_url, progress)
     finally:
