@@ -1,6 +1,6 @@
 """The write stage alone: rows per second of `Store.insert_groups` inside real audits, and its share.
 
-    python bench/write_bench.py [--repos N] [--layer-files F]
+    python bench/write_bench.py [--repos N] [--layer-files F] [--top T]
 
 1. A corpus-sized audit: a synthetic git org of N repositories (default 200: Dockerfiles, Compose files,
    build manifests; about 15,000 rows), audited once from scratch.
@@ -46,14 +46,14 @@ def _timed(original: Any) -> Any:
     return insert_groups
 
 
-def measure(label: str, config: Path) -> None:
+def measure(label: str, config: Path, top: int) -> None:
     ROWS.clear()
     SECONDS.clear()
     summary = run_audit(load_config(config))
     total, rows, seconds = summary.seconds, sum(ROWS.values()), sum(SECONDS.values())
     print(f"{label}: audit {total:.2f}s ({summary.status}); write stage {seconds:.3f}s for {rows:,} rows = "
           f"{rows / seconds:,.0f} rows/s, {seconds / total:.1%} of the audit")  # fmt: skip
-    for table, n in ROWS.most_common(int(sys.argv[-1]) if sys.argv[-1].isdigit() else 4):
+    for table, n in ROWS.most_common(top):
         print(f"    {table:<24} {n:>8,} rows  {SECONDS[table]:.3f}s  {n / SECONDS[table]:>12,.0f} rows/s")
 
 
@@ -61,11 +61,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repos", type=int, default=200)
     ap.add_argument("--layer-files", type=int, default=60_000)
+    ap.add_argument("--top", type=int, default=4, help="tables listed per audit, most rows first")
     args = ap.parse_args()
     Store.insert_groups = _timed(Store.insert_groups)  # type: ignore[method-assign]
     with tempfile.TemporaryDirectory(prefix="hullcheck-write-bench-") as tmp:
         root = Path(tmp)
-        measure(f"corpus-sized audit ({args.repos} repositories)", make_org(root / "org", args.repos))
+        measure(f"corpus-sized audit ({args.repos} repositories)", make_org(root / "org", args.repos), args.top)
 
         files = {f"/usr/share/app/d{i // 1000}/f{i}.txt": f"{i}\n".encode() for i in range(args.layer_files)}
         write_oci_layout(root / "layout", {"1.0": Image([Layer(files)], {"Labels": {"title": "many-files"}})})
@@ -73,7 +74,7 @@ def main() -> None:
         cfg.write_text(
             yaml.safe_dump({"database": "layout.duckdb", "layouts": [{"path": "layout", "layer_scan": True}]})
         )
-        measure(f"layer scan ({args.layer_files:,} files in one layer)", cfg)
+        measure(f"layer scan ({args.layer_files:,} files in one layer)", cfg, args.top)
 
 
 if __name__ == "__main__":

@@ -268,7 +268,7 @@ class Config(_Model):
         600, ge=0, description="how long a writer waits for another audit to finish before it gives up"
     )
     database_memory_limit: str = Field(
-        "128MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's memory before it spills to disk"
+        "512MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's memory before it spills to disk"
     )
     sources: Sources = Field(default_factory=Sources)
     teams: list[Team] = Field(default_factory=list)

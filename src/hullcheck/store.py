@@ -55,7 +55,10 @@ _ARROW = {
 # DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
 # copies, a policy's joins) would then grow its RSS far past what the crawl needs. Past this limit
 # DuckDB spills to `<database>.tmp/` instead; `database_memory_limit` in the config changes it.
-DEFAULT_MEMORY_LIMIT = "128MB"
+# 512 MB, not less: at 100,000 instructions a policy's joins hold ~200 MB beside the scoped copies,
+# and at 128 MB DuckDB evicted the copies to disk and read them back for every policy (the first
+# evaluation of a process 1.5-2x slower; peak RSS 540 against 438 MiB; docs/benchmarks.md).
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
@@ -323,20 +326,18 @@ class Store:
         hullcheck_rows = pa.Table.from_arrays(arrays, names=names)  # noqa: F841 - read by its name (replacement scan)
         self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM hullcheck_rows")
 
-    def scoped_copy(self, view: str, scope: str, keys: Sequence[str]) -> None:
+    def scoped_copy(self, view: str, scope: str | None = None, keys: Sequence[str] = ()) -> None:
         """A connection-local table named like the public `view`, holding its rows whose `keys` are in the
-        table `scope`: unqualified names resolve to it first, so later queries (and views built on
-        `view`) read the small copy, computed once, instead of the view over every run."""
-        if not all(_IDENT.match(x) for x in (view, scope, *keys)):
+        table `scope` (all its rows without a scope): unqualified names resolve to it first, so later
+        queries (and views built on `view`) read the small copy, computed once, instead of the view."""
+        if not all(_IDENT.match(x) for x in (view, scope or "all", *keys)):
             raise ValueError(f"unsafe identifier in {view}/{scope}/{keys}")  # identifiers come from code only
         if self._catalog is None:
             db = self._con.execute("SELECT current_database()").fetchone()
             self._catalog = str(db[0]).replace('"', '""') if db else "memory"
         catalog, on = self._catalog, ", ".join(keys)
-        self._con.execute(
-            f'CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM "{catalog}".main.{view} '
-            f"SEMI JOIN (SELECT DISTINCT {on} FROM {scope}) USING ({on})"
-        )
+        rows = f" SEMI JOIN (SELECT DISTINCT {on} FROM {scope}) USING ({on})" if scope else ""
+        self._con.execute(f'CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM "{catalog}".main.{view}{rows}')
 
     @staticmethod
     def out_of_memory(e: BaseException) -> bool:

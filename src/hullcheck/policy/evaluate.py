@@ -228,7 +228,10 @@ GIT_SCOPED = (
 )
 IMAGE_SCOPED = ("image_manifests", "image_layers", "image_history", "image_lineage", "image_files_summary")
 DERIVED = ("stage_bases", "dockerfile_shipped_stages")  # views over the copies above, copied in turn
-SCOPED = (*GIT_SCOPED, *IMAGE_SCOPED, *DERIVED)
+# Views read by several policies that no subject scopes (what the layer scans of the org's images found,
+# which bases are judged by): computed once per evaluation, whole.
+WHOLE = ("latest_image_files_summary",)
+SCOPED = (*GIT_SCOPED, *IMAGE_SCOPED, *DERIVED, *WHOLE)
 
 
 def scope_views(store: Store, run_id: int) -> None:
@@ -241,6 +244,8 @@ def scope_views(store: Store, run_id: int) -> None:
     copies += [(v, "scope_git", ("run_id", "repo")) for v in DERIVED]
     for view, scope, keys in copies:
         store.scoped_copy(view, scope, keys)
+    for view in WHOLE:
+        store.scoped_copy(view)
 
 
 def _words(e: Exception) -> str:
