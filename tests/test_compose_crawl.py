@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 from support.org import Org, days_ago
 
 from hullcheck.audit import run_audit
@@ -133,3 +137,71 @@ def test_unchanged_compose_costs_nothing_and_a_change_reloads_the_project(org: O
     run_audit(cfg)
     assert org.query("SELECT active_profiles FROM latest_compose_projects") == [(["x"],)]
     assert org.scalar("SELECT count(*) FROM compose_project_facts") == 2  # one per audited commit
+
+
+LAYERS = {
+    "compose.yaml": "services:\n  app:\n    image: org/app\n    depends_on: [db]\n  db:\n    image: postgres:16\n",
+    "compose.full.yaml": "services:\n  app:\n    environment: [MODE]\n  worker:\n    image: org/worker\n",
+    "compose.observability.yaml": (
+        "services:\n  grafana:\n    image: grafana/grafana\n  prom:\n    image: prom/prometheus\n"
+    ),
+    ".env": "MODE=full\n",
+    "Makefile": (
+        "COMPOSE_FILES := -f compose.yaml -f compose.full.yaml\nCOMPOSE_FILES += -f compose.observability.yaml\n\n"
+        "up:\n\tdocker compose $(COMPOSE_FILES) up -d\n"
+    ),
+    ".github/workflows/e2e.yml": (
+        "jobs:\n  e2e:\n    runs-on: ubuntu-latest\n    steps:\n      - run: >-\n          docker compose"
+        " -f compose.yaml -f compose.full.yaml -f compose.observability.yaml up -d\n"
+    ),
+}
+
+
+def _compose_service_count(root: Path, files: list[str]) -> int | None:
+    """What the real Compose v2 binary (not the exit-0 Python wrapper) says for the same -f list."""
+    try:
+        import compose
+    except ImportError:
+        return None
+    exe = Path(compose.__file__).parent / "docker-compose"
+    args = [str(exe), "--project-directory", str(root), *(a for f in files for a in ("-f", str(root / f)))]
+    done = subprocess.run(
+        [*args, "config", "--format", "json"], env={"PATH": "/usr/bin:/bin", "HOME": str(root)},
+        capture_output=True, text=True, timeout=60, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return len(json.loads(done.stdout)["services"])
+
+
+def test_file_sets_that_a_makefile_and_ci_run_are_projects_with_their_origin(org: Org, tmp_path: Path) -> None:
+    org.repo("demo", [Commit(days_ago(1), LAYERS)])
+    assert run_audit(org.config()).status == "ok"
+    rows = org.query(
+        "SELECT files, origin_path, origin_line, service_count, error FROM latest_compose_projects ORDER BY files"
+    )
+    layered = ["compose.yaml", "compose.full.yaml", "compose.observability.yaml"]
+    # The default project (compose.yaml alone) and the three-file set both scripts run; the two layer files
+    # are parts of the set, not projects. The origin is the first file (by path) that runs the set.
+    assert rows == [
+        (["compose.yaml"], None, None, 2, None),
+        (layered, ".github/workflows/e2e.yml", 6, 5, None),  # the line the command is on
+    ]
+    for path, data in LAYERS.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(data, encoding="utf-8")
+    expected = _compose_service_count(tmp_path, layered)
+    assert expected in (None, 5), "Compose's service count for the same -f list"
+    mode = org.scalar(
+        "SELECT list_filter(environment, lambda e: e.key = 'MODE')[1].value FROM latest_compose_services "
+        "WHERE service = 'app' AND len(project_files) = 3"
+    )
+    assert mode == "full"  # a bare key takes its value from the project's .env
+
+
+def test_a_refused_project_keeps_its_services_flagged(org: Org) -> None:
+    org.repo("frag", [Commit(days_ago(1), {"compose.yaml": "services:\n  web:\n    privileged: true\n"})])
+    run_audit(org.config())
+    project = org.query("SELECT error, service_count FROM latest_compose_projects")
+    assert project == [('service "web" has neither an image nor a build context specified: invalid compose project', 1)]
+    service = org.query("SELECT service, privileged, project_error IS NOT NULL FROM latest_compose_services")
+    assert service == [("web", True, True)]

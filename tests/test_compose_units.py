@@ -241,3 +241,47 @@ def test_a_value_of_the_wrong_type_is_an_error_naming_the_field(compose: str, er
     facts = load_compose_project(lambda p: compose.encode() if p == "compose.yaml" else None, "", None)
     assert facts.project.error is not None and error in facts.project.error, facts.project.error
     assert "unexpected type or form" not in facts.project.error
+
+
+def test_file_sets_of_makefiles_scripts_and_ci() -> None:
+    from hullcheck.extract.compose.filesets import FileSet, file_sets
+
+    repo = {"compose.yaml", "compose.prod.yaml", "ops/a.yml", "ops/b.yml", "compose.test.yaml"}
+    exists = repo.__contains__
+    makefile = (
+        b"BASE = -f compose.yaml\nPROD ?= $(BASE) -f compose.prod.yaml\n"
+        b"up:\n\tdocker compose $(PROD) up\nci:\n\tdocker compose -f $(UNKNOWN) up\n"
+    )
+    assert file_sets("Makefile", makefile, False, exists) == [
+        FileSet("Makefile", 4, "", ("compose.yaml", "compose.prod.yaml"))  # an unexpanded variable is no set
+    ]
+    script = b"#!/bin/sh\ncd ../ops && docker-compose --file a.yml --file=b.yml up\n"
+    assert file_sets("scripts/up.sh", script, False, exists) == [
+        FileSet("scripts/up.sh", 2, "ops", ("ops/a.yml", "ops/b.yml"))
+    ]
+    from_root = b"docker compose -f compose.yaml -f compose.test.yaml run tests\n"  # run from the repository root
+    assert file_sets("scripts/t.sh", from_root, False, exists)[0].files == ("compose.yaml", "compose.test.yaml")
+    ci = b"variables:\n  COMPOSE_PATH_SEPARATOR: ','\n  COMPOSE_FILE: ops/a.yml,ops/b.yml\n"
+    assert file_sets(".gitlab-ci.yml", ci, True, exists) == [
+        FileSet(".gitlab-ci.yml", 3, "ops", ("ops/a.yml", "ops/b.yml"))
+    ]
+    exported = b"export COMPOSE_FILE=compose.yaml:compose.prod.yaml\nCOMPOSE_FILE=ops/a.yml make up\n"
+    assert [s.files for s in file_sets("run.sh", exported, False, exists)] == [
+        ("compose.yaml", "compose.prod.yaml"),
+        ("ops/a.yml",),
+    ]
+    assert (
+        file_sets("x.sh", b"docker compose -f /etc/c.yml -f - up\ndocker compose -f gen.yml up\n", False, exists) == []
+    )
+
+
+def test_project_names_and_consistency() -> None:
+    from hullcheck.extract.compose.consistency import consistency_error, normalize_name
+
+    assert normalize_name(".devcontainer") == "devcontainer"
+    assert normalize_name("UNNORMALIZED PATH") == "unnormalizedpath"
+    assert normalize_name("_My-App.v2") == "my-appv2"
+    services = {"a": {"image": "x", "depends_on": ["b"]}, "b": {"image": "x", "network_mode": "service:a"}}
+    assert consistency_error(services, set()) == "dependency cycle detected: a -> b -> a"
+    assert consistency_error({"f": {"profiles": ["p"]}}, set()) is None  # inactive: not checked, as Compose
+    assert "neither an image nor a build" in str(consistency_error({"f": {"profiles": ["p"]}}, {"p"}))

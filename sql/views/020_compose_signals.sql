@@ -2,7 +2,8 @@
 
 CREATE OR REPLACE VIEW compose_projects AS
 SELECT s.run_id, s.repo, s.commit_sha, s.committed_at, p.project_dir, p.name, p.files, p.included_files,
-       p.env_file, p.active_profiles, p.declared_profiles, p.service_count, p.warnings, p.error
+       p.env_file, p.active_profiles, p.declared_profiles, p.service_count, p.warnings, p.error,
+       p.origin_path, p.origin_line
 FROM repo_snapshots s
 JOIN compose_project_facts p ON p.repo = s.repo AND p.commit_sha = s.commit_sha;
 
@@ -12,7 +13,11 @@ SELECT s.run_id, s.repo, s.commit_sha, c.project_dir, p.name AS project_name, c.
        c.build_dockerfile_inline, c.build_target, c.build_args, c.build_platforms, c.profiles, c.depends_on,
        c.privileged, c.network_mode, c.pid, c.ipc, c.cap_add, c."user", c.restart, c.healthcheck,
        list_transform(c.environment, lambda e: e."key") AS environment_keys, c.environment, c.env_files,
-       c.ports, c.volumes, c.mounts_docker_socket, c.secrets, c.configs, c.cpus_limit, c.memory_limit, c.networks
+       c.ports, c.volumes, c.mounts_docker_socket, c.secrets, c.configs, c.cpus_limit, c.memory_limit, c.networks,
+       p.error AS project_error, c.effective_image, c.command, c.entrypoint, c.container_name, c.pull_policy,
+       c.expose, c.hostname, c.logging_driver, c.logging_options, c.read_only, c.tmpfs, c.stop_signal, c.platform,
+       c.runtime, c.labels, c.sysctls, c.shm_size, c.ulimits, c.healthcheck_test, c.healthcheck_interval_seconds,
+       c.healthcheck_timeout_seconds, c.healthcheck_start_period_seconds, c.healthcheck_retries
 FROM repo_snapshots s
 JOIN compose_service_facts c ON c.repo = s.repo AND c.commit_sha = s.commit_sha
 LEFT JOIN compose_project_facts p

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from hullcheck.errors import ExtractError
 from hullcheck.extract.compose.discover import extract_projects
+from hullcheck.extract.compose.filesets import FileSet, file_sets
 from hullcheck.extract.compose.rows import ComposeFacts
 from hullcheck.extract.dockerfile.parse import extract_dockerfile
 from hullcheck.extract.dockerfile.rows import DockerfileFacts
@@ -162,15 +163,31 @@ def plan_commit(
             files.append(PlannedFile(e.path, kind, e.mode, None, target, reason))
         else:
             files.append(PlannedFile(e.path, kind, e.mode, target_entry, target, None))
+    # A commit with Compose files has its scripts, Makefiles and CI files read too: the file sets they
+    # run are projects of this commit (a known blob's signals are not extracted again).
+    composed = any(f.kind == FileKind.COMPOSE or _known_compose(f, known) for f in files)
     reads = {
         f.blob.sha: f.blob.path
         for f in files
         if f.blob is not None
         and f.skipped_reason is None
         and f.kind in READ_KINDS
-        and _needs_read(f.blob.sha, f.kind, known, max_bytes)
+        and (_needs_read(f.blob.sha, f.kind, known, max_bytes) or (composed and _runs_compose(f, known, max_bytes)))
     }
     return CommitPlan(files, dict(sorted(reads.items())), tree)
+
+
+_RUNS_COMPOSE = frozenset({FileKind.SCRIPT, FileKind.MAKEFILE, FileKind.CI})
+
+
+def _known_compose(f: PlannedFile, known: Mapping[str, KnownBlob]) -> bool:
+    info = known.get(f.blob.sha) if f.blob is not None else None
+    return f.kind == FileKind.YAML_CANDIDATE and info is not None and info.is_compose
+
+
+def _runs_compose(f: PlannedFile, known: Mapping[str, KnownBlob], max_bytes: int) -> bool:
+    info = known.get(f.blob.sha) if f.blob is not None else None
+    return f.kind in _RUNS_COMPOSE and not (info is not None and (info.is_binary or info.size > max_bytes))
 
 
 def _needs_read(sha: str, kind: FileKind, known: Mapping[str, KnownBlob], max_bytes: int) -> bool:
@@ -244,7 +261,7 @@ def extract_commit(
                 rows.signals[blob.sha] = extract_hadolint_pragmas(data)
             elif kind == FileKind.CODEOWNERS:
                 rows.signals[blob.sha] = extract_codeowners(data)
-            elif kind in SIGNAL_KINDS:
+            elif kind in SIGNAL_KINDS and not (blob.sha in known and known[blob.sha].has_signal_facts):
                 rows.signals[blob.sha] = extract_signals(data)
         rows.files.append(
             CommitFileRow(repo, commit, f.path, kind, blob.sha if blob else None, f.mode, f.symlink_target, reason)
@@ -267,7 +284,12 @@ def extract_commit(
             data = fetch(entry.path, entry.sha)
             return data if isinstance(data, bytes) else None
 
-        rows.compose = extract_projects(compose_paths, env_paths, read_for_compose, repo)
+        sets: list[FileSet] = []
+        for r in rows.files:
+            data = content.get(r.blob_sha) if r.blob_sha and r.skipped_reason is None else None
+            if r.kind in _RUNS_COMPOSE and isinstance(data, bytes):
+                sets += file_sets(r.path, data, r.kind == FileKind.CI, lambda p: p in plan.tree)
+        rows.compose = extract_projects(compose_paths, env_paths, read_for_compose, repo, sets)
     return rows
 
 

@@ -39,7 +39,7 @@ class SignalRow:
     detail: str
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
+def logical_lines(text: str) -> list[tuple[int, str]]:
     """Lines with backslash continuations joined, each with the number of its first line."""
     out: list[tuple[int, str]] = []
     buf, start = "", 0
@@ -84,7 +84,7 @@ def _compose_command(segment: str) -> list[SignalRow] | None:
 def extract_signals(data: bytes) -> list[SignalRow]:
     text = data.decode("utf-8", errors="replace")
     rows: list[SignalRow] = []
-    for line_no, line in _logical_lines(text):
+    for line_no, line in logical_lines(text):
         stripped = line.strip()
         if stripped.startswith("#"):
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 
+from hullcheck.extract.compose.filesets import FileSet
 from hullcheck.extract.compose.load import DEFAULT_FILES, load_compose_project
 from hullcheck.extract.compose.rows import ComposeFacts
 
@@ -36,12 +37,28 @@ def discover_projects(
 
 
 def extract_projects(
-    compose_paths: list[str], env_paths: list[str], read: Callable[[str], bytes | None], repo: str
+    compose_paths: list[str],
+    env_paths: list[str],
+    read: Callable[[str], bytes | None],
+    repo: str,
+    file_sets: list[FileSet] | None = None,
 ) -> list[ComposeFacts]:
+    """Every project of a commit: those Compose's discovery finds, then each file set a script, Makefile
+    or CI file runs (`file_sets`, first origin first), once each, with the origin that asked for it."""
     loaded = []
     for project_dir, files in discover_projects(compose_paths, env_paths, read):
         default_name = posixpath.basename(project_dir) or repo
         loaded.append(load_compose_project(read, project_dir, files, default_name=default_name))
+    known = {(f.project.project_dir, tuple(f.project.files)): f for f in loaded}
+    for fs in sorted(file_sets or [], key=lambda fs: (fs.origin_path, fs.origin_line)):
+        facts = known.get((fs.project_dir, fs.files))
+        if facts is None:
+            default_name = posixpath.basename(fs.project_dir) or repo
+            facts = load_compose_project(read, fs.project_dir, list(fs.files), default_name=default_name)
+            known[(fs.project_dir, fs.files)] = facts
+            loaded.append(facts)
+        if facts.project.origin_path is None:  # a discovered project that a script runs as it is
+            facts.project.origin_path, facts.project.origin_line = fs.origin_path, fs.origin_line
     # A file that another project lists or pulls in is a part, not a project of its own.
     used_elsewhere = {
         f
@@ -54,7 +71,8 @@ def extract_projects(
     return [
         f
         for f in unique.values()
-        if not (len(f.project.files) == 1 and f.project.files[0] in used_elsewhere and _standalone(f))
+        if f.project.origin_path is not None
+        or not (len(f.project.files) == 1 and f.project.files[0] in used_elsewhere and _standalone(f))
     ]
 
 

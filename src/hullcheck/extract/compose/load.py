@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hullcheck.errors import ExtractError
+from hullcheck.extract.compose.consistency import consistency_error, project_name
 from hullcheck.extract.compose.interpolate import ExpansionBudget, InterpolationError, interpolate_tree, parse_dotenv
 from hullcheck.extract.compose.merge import merge_mapping, rebase_service, repo_path, strip_tags
 from hullcheck.extract.compose.rows import ComposeFacts, ComposeProjectRow, ComposeServiceRow
@@ -49,6 +50,7 @@ class _Loader:
         self.warnings: list[str] = []
         self.included: list[str] = []
         self.loaded = 0
+        self.contents = 0  # files with at least one key: Compose refuses a project of empty files only
         self.budget = ExpansionBudget()  # one for the whole project: its files multiply together
 
     def env_from(self, path: str, base: dict[str, str] | None = None) -> dict[str, str] | None:
@@ -69,6 +71,7 @@ class _Loader:
             return {}
         if not isinstance(doc, dict):
             raise ComposeError(f"{path}: top level must be a mapping")
+        self.contents += bool(doc)
         unset: set[str] = set()
         # A secret from .env never reaches other facts through interpolation (`image: x:${REGISTRY_TOKEN}`,
         # `PLAIN: ${DB_PASSWORD}`): secret-looking variables interpolate as the marker.
@@ -94,6 +97,9 @@ class _Loader:
         if not isinstance(services, dict):
             raise ComposeError(f"{path}: services must be a mapping")
         services = {_key_text(k): v for k, v in services.items()}  # `services: {1: …}` names a service "1"
+        for name, svc in services.items():  # checked per file, as Compose validates each file (an override too)
+            if not isinstance(svc, dict):
+                raise ComposeError(f"{path}: services.{name} must be a mapping")
         doc["services"] = {
             name: rebase_service(svc or {}, base_dir) if isinstance(svc, dict) else svc
             for name, svc in services.items()
@@ -217,6 +223,7 @@ def load_compose_project(
         if files is None and env.get("COMPOSE_FILE"):
             sep = env.get("COMPOSE_PATH_SEPARATOR", ":")
             files = [str(repo_path(project_dir, f)) for f in env["COMPOSE_FILE"].split(sep) if f]
+            row.origin_path, row.origin_line = env_path, _line_of(read(env_path) or b"", b"COMPOSE_FILE")
             for f in files:
                 if _outside(f):
                     raise ComposeError(f"COMPOSE_FILE in {env_path}: {f} points outside the repository; not read")
@@ -229,21 +236,26 @@ def load_compose_project(
         model: dict[str, Any] = {}
         for f in files:
             model = merge_mapping(model, loader.load_file(f, project_dir, env, ()))
+        if not loader.contents:  # every file empty or comments only (an empty override beside a real file is fine)
+            raise ComposeError("empty compose file")
         model = strip_tags(model)
         services = model.get("services") or {}
         if isinstance(services, dict):  # keys as YAML spells them: a service named `null` or `1` is one too
             services = {_key_text(k): v for k, v in services.items()}
-        row.name = _project_name(model.get("name"), env, project_dir, default_name)
+        row.name = project_name(model.get("name"), env, project_dir, default_name)
         _check_keys(services)
         _check_dependencies(services)
         rows = []
         for name in sorted(services):
             svc = services[name] if isinstance(services[name], dict) else {}
-            rows.append(_service_row(name, svc, read, loader.warnings))
+            rows.append(_service_row(name, svc, read, loader.warnings, env, row.name))
         row.service_count = len(rows)
         row.declared_profiles = sorted({p for r in rows for p in r.profiles})
         row.included_files = [str(p) for p in dict.fromkeys(loader.included)]
         row.warnings = loader.warnings
+        # Refusals of a model that loaded: the services are kept (a fragment's `privileged: true` is still
+        # worth a query), the project's `error` says what Compose says.
+        row.error = consistency_error(services, set(row.active_profiles))
         return ComposeFacts(project=row, services=rows)
     except ExtractError as e:  # every typed refusal (the file, the field, the variable) says what in words
         row.error = redact_text(str(e))
@@ -255,10 +267,12 @@ def load_compose_project(
     return ComposeFacts(project=row)
 
 
-def _service_row(name: str, svc: dict[str, Any], read: Reader, warnings: list[str]) -> ComposeServiceRow:
+def _service_row(
+    name: str, svc: dict[str, Any], read: Reader, warnings: list[str], env: dict[str, str], project: str | None
+) -> ComposeServiceRow:
     """One service's row; a form the field checks did not foresee still names the service."""
     try:
-        return service_row(name, svc, read, warnings)
+        return service_row(name, svc, read, warnings, env, project)
     except (TypeError, ValueError, OverflowError, AttributeError, KeyError) as e:
         raise ComposeError(f"services.{name}: a value has an unexpected type or form ({type(e).__name__})") from None
 
@@ -293,8 +307,8 @@ SERVICE_KEYS = frozenset(
 
 def _check_keys(services: dict[str, Any]) -> None:
     for name, svc in services.items():
-        if svc is not None and not isinstance(svc, dict):
-            raise ComposeError(f'service "{name}" must be a mapping')
+        if not isinstance(svc, dict):
+            raise ComposeError(f"services.{name} must be a mapping")
         unknown = sorted(k for k in svc or {} if k not in SERVICE_KEYS and not str(k).startswith("x-"))
         if unknown:
             listed = ", ".join(f"'{k}'" for k in unknown)
@@ -309,10 +323,8 @@ def _check_dependencies(services: dict[str, Any]) -> None:
                 raise ComposeError(f'service "{name}" depends on undefined service "{dep}"')
 
 
-def _project_name(declared: Any, env: dict[str, str], project_dir: str, default: str | None) -> str | None:
-    if env.get("COMPOSE_PROJECT_NAME"):  # Compose lets the environment win over `name:`
-        return env["COMPOSE_PROJECT_NAME"]
-    if isinstance(declared, str) and declared:
-        return declared
-    base = posixpath.basename(project_dir) if project_dir else default
-    return base.lower() if base else None
+def _line_of(data: bytes, key: bytes) -> int | None:
+    for n, line in enumerate(data.splitlines(), start=1):
+        if line.lstrip().removeprefix(b"export").lstrip().startswith(key + b"="):
+            return n
+    return None

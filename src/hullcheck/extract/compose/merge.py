@@ -10,6 +10,7 @@ and `!override` replaces whatever was inherited.
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from hullcheck.extract.compose.yaml_nodes import Override, Reset
@@ -23,10 +24,30 @@ class RepoPath(str):
     __slots__ = ()
 
 
-def repo_path(base_dir: str, path: str) -> str:
-    """`path` as written in a file whose relative paths start at `base_dir`; absolute and ~ paths stay."""
-    if isinstance(path, RepoPath) or path.startswith(("/", "~")) or "://" in path or path.startswith("git@"):
+# `C:\docker\project`, `C:/x` and UNC `\\host\share`: absolute for Compose's volumes (a repository written
+# on Windows); elsewhere (a build context) Compose on Linux takes them as relative, and so do we.
+_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+
+
+def is_windows_absolute(path: str) -> bool:
+    return bool(_WINDOWS_ABSOLUTE.match(path))
+
+
+def clean_target(path: str) -> str:
+    """A container path as Go's path.Clean leaves it (Compose cleans mount targets): `/app/` is `/app`."""
+    if not path.startswith("/"):
         return path
+    cleaned = posixpath.normpath(path)
+    return "/" + cleaned.lstrip("/")
+
+
+def repo_path(base_dir: str, path: str) -> str:
+    """`path` as written in a file whose relative paths start at `base_dir`; absolute paths stay as written
+    (Compose does not clean them), a `~` path is cleaned as Compose cleans it after expanding the home."""
+    if isinstance(path, RepoPath) or path.startswith("/") or "://" in path or path.startswith("git@"):
+        return path
+    if path.startswith("~"):
+        return posixpath.normpath(path)
     return RepoPath(posixpath.normpath(posixpath.join(base_dir, path)) if base_dir or path else ".")
 
 
@@ -38,8 +59,9 @@ def volume_long_form(v: Any, base_dir: str) -> Any:
     """A service volume in long form, its bind source resolved against `base_dir`."""
     if isinstance(v, dict):
         out = dict(v)
-        if out.get("type", "volume") == "bind" and isinstance(out.get("source"), str):
-            out["source"] = repo_path(base_dir, out["source"])
+        source = out.get("source")
+        if out.get("type", "volume") == "bind" and isinstance(source, str) and not is_windows_absolute(source):
+            out["source"] = repo_path(base_dir, source)
         return out
     if not isinstance(v, str):
         return v
@@ -50,7 +72,9 @@ def volume_long_form(v: Any, base_dir: str) -> Any:
         return {"type": "volume", "target": parts[0]}
     source, target, mode = parts[0], parts[1], ":".join(parts[2:])
     out: dict[str, Any] = {"target": target}
-    if _is_local(source):
+    if is_windows_absolute(source):
+        out.update(type="bind", source=source)
+    elif _is_local(source):
         out.update(type="bind", source=repo_path(base_dir, source))
     else:
         out.update(type="volume", source=source)

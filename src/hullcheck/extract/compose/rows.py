@@ -21,7 +21,9 @@ class ComposeProjectRow:
     declared_profiles: list[str]  # every profile a service names
     service_count: int
     warnings: list[str] = field(default_factory=list)  # unresolved variables, ignored keys…
-    error: str | None = None  # the project could not be loaded; no service rows then
+    error: str | None = None  # Compose refuses the project; its services are kept when the model loaded
+    origin_path: str | None = None  # the script, Makefile, CI file or .env whose command names this file set
+    origin_line: int | None = None  # its line (1-based); NULL for a project found by Compose's own discovery
 
 
 @dataclass(slots=True)
@@ -57,6 +59,19 @@ class EnvVar:
 
 
 @dataclass(slots=True)
+class KeyValue:
+    key: str
+    value: str | None  # the marker when it looked secret
+
+
+@dataclass(slots=True)
+class Ulimit:
+    name: str
+    soft: int | None
+    hard: int | None
+
+
+@dataclass(slots=True)
 class ComposeServiceRow:
     service: str
     image: str | None
@@ -86,6 +101,29 @@ class ComposeServiceRow:
     cpus_limit: float | None  # deploy.resources.limits.cpus
     memory_limit: int | None  # deploy.resources.limits.memory, in bytes
     networks: list[str]
+    effective_image: str | None  # `image`, else the name Compose gives a built image: <project>-<service>
+    command: list[str] | None  # shell form split as Compose splits it; None when not set (the image decides)
+    entrypoint: list[str] | None
+    container_name: str | None
+    pull_policy: str | None
+    expose: list[str]
+    hostname: str | None
+    logging_driver: str | None
+    logging_options: list[KeyValue]
+    read_only: bool
+    tmpfs: list[str]
+    stop_signal: str | None
+    platform: str | None
+    runtime: str | None
+    labels: list[KeyValue]
+    sysctls: list[KeyValue]
+    shm_size: int | None  # bytes
+    ulimits: list[Ulimit]
+    healthcheck_test: list[str] | None  # as Compose prints it (["CMD", …] / ["CMD-SHELL", "…"])
+    healthcheck_interval_seconds: float | None
+    healthcheck_timeout_seconds: float | None
+    healthcheck_start_period_seconds: float | None
+    healthcheck_retries: int | None
 
 
 @dataclass(slots=True)

@@ -9,22 +9,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hullcheck.errors import ExtractError
+from hullcheck.extract.compose.fields import ServiceFieldError, runtime_fields, size_bytes
 from hullcheck.extract.compose.interpolate import parse_dotenv
-from hullcheck.extract.compose.merge import DEFAULT_CONTEXT, RepoPath, as_mapping, volume_long_form
+from hullcheck.extract.compose.merge import DEFAULT_CONTEXT, RepoPath, as_mapping, clean_target, volume_long_form
 from hullcheck.extract.compose.rows import ComposeServiceRow, DependsOn, EnvVar, Port, Volume
 from hullcheck.redact import redact_url, redact_value
 
-_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3, "t": 1024**4}
 _PORT = re.compile(
     r"^(?:(?P<ip>\[[^\]]+\]|[\d.]+|[0-9a-fA-F:]+(?=:\d)):)??(?:(?P<published>[\d\-]*):)?(?P<target>[\d\-]+)(?:/(?P<proto>\w+))?$"
 )
 
 
 T = TypeVar("T")
-
-
-class ServiceFieldError(ExtractError):
-    """A service field whose value has a type or form Compose refuses; the message names the field."""
 
 
 def _field(service: str, key: str, expected: str, convert: Callable[[], T]) -> T:
@@ -46,19 +42,6 @@ def _mapping(service: str, key: str, value: Any) -> dict[str, Any]:
 
 def _path(p: Any) -> str:
     return str(p)
-
-
-def _bytes(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise TypeError("not a size")
-    if isinstance(value, int | float):
-        return int(value)  # OverflowError / ValueError on infinity and NaN: the caller names the field
-    m = re.match(r"^\s*([\d.]+)\s*([a-zA-Z]*)\s*$", str(value))
-    if not m:
-        return None
-    return int(float(m.group(1)) * _UNITS.get(m.group(2).lower(), 1))
 
 
 def _ports(raw: list[Any]) -> list[Port]:
@@ -105,14 +88,9 @@ def _volumes(raw: list[Any]) -> list[Volume]:
         if not isinstance(long, dict) or not long.get("target"):
             continue
         source = long.get("source")
-        out.append(
-            Volume(
-                str(long.get("type") or "volume"),
-                _path(source) if source is not None else None,
-                str(long["target"]),
-                bool(long.get("read_only")),
-            )
-        )
+        kind = str(long.get("type") or "volume")
+        out.append(Volume(kind, _path(source) if source is not None else None, clean_target(str(long["target"])),
+                          bool(long.get("read_only"))))  # fmt: skip
     return out
 
 
@@ -134,8 +112,15 @@ def _env_files(raw: Any) -> list[tuple[str, bool]]:
 
 
 def service_row(
-    name: str, svc: dict[str, Any], read: Callable[[str], bytes | None], warnings: list[str]
+    name: str,
+    svc: dict[str, Any],
+    read: Callable[[str], bytes | None],
+    warnings: list[str],
+    project_env: dict[str, str] | None = None,
+    project_name: str | None = None,
 ) -> ComposeServiceRow:
+    """`project_env` (the project's `.env`) fills bare environment keys, as Compose's environment does."""
+    project_env = project_env or {}
     build = svc.get("build") if isinstance(svc.get("build"), dict) else None
     context = dockerfile = None
     inline = False
@@ -155,6 +140,8 @@ def service_row(
             if required:
                 raise MissingEnvFile(f"service {name!r}: env_file {path} not found")
             continue
+        # A bare `KEY` line of an env_file takes the value the environment has, else it is dropped.
+        env.update({k: project_env[k] for k in _bare_keys(data) if k in project_env})
         env.update(parse_dotenv(data))
     env.update(
         _field(
@@ -166,7 +153,8 @@ def service_row(
     )
     environment = []
     for key in env:
-        value = None if env[key] is None else _scalar(env[key])
+        # `environment: [FOO]` / `FOO:` takes FOO from the environment: the project's .env here.
+        value = project_env.get(key) if env[key] is None else _scalar(env[key])
         stored, redacted = redact_value(key, value)
         environment.append(EnvVar(key, stored, redacted))
     volumes = _field(name, "volumes", "a list of volumes", lambda: _volumes(svc.get("volumes")))
@@ -191,10 +179,12 @@ def service_row(
                 bool(spec.get("required", True)),
             )
         )
-    cpus = limits.get("cpus")
+    cpus = limits.get("cpus") if limits.get("cpus") not in (None, "") else svc.get("cpus")
+    image = _scalar(svc.get("image"))
+    built = f"{project_name}-{name}" if build is not None and project_name else None
     return ComposeServiceRow(
         service=name,
-        image=_scalar(svc.get("image")),
+        image=image,
         build_context=context,
         build_dockerfile=dockerfile,
         build_dockerfile_inline=inline,
@@ -238,7 +228,7 @@ def service_row(
             name,
             "deploy.resources.limits.memory",
             "a size (bytes, or a number and a unit: 512m)",
-            lambda: _bytes(limits.get("memory")),
+            lambda: size_bytes(limits.get("memory") or svc.get("mem_limit")),
         ),
         networks=_field(
             name,
@@ -246,7 +236,16 @@ def service_row(
             "a list of network names or a mapping",
             lambda: list(as_mapping(svc.get("networks"), "networks")),
         ),
+        effective_image=image or built,
+        **runtime_fields(name, svc, lambda key, expected, convert: _field(name, key, expected, convert)),
     )
+
+
+_BARE_KEY = re.compile(rb"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*$")
+
+
+def _bare_keys(data: bytes) -> list[str]:
+    return [m.group(1).decode() for line in data.splitlines() if (m := _BARE_KEY.match(line))]
 
 
 def _strings(raw: Any) -> list[str]:
