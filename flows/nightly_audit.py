@@ -31,6 +31,7 @@ def audit_git_sources(config_path: str, as_of: str | None, only: list[str] | Non
         "failed": summary.git.failed,
         "failures": summary.git.failures + summary.images.failures,
         "seconds": round(summary.seconds, 1),
+        "warnings": summary.warnings,
     }
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by scripts/demo and scripts/test: make sure the machine has what hullcheck needs
 # (plus the Debian packages named in $APT_PACKAGES),
-# then a virtualenv in .venv with hullcheck installed (editable). Idempotent and quiet when done.
+# then a virtualenv in .venv with hullcheck installed (editable, with the test tools and the Prefect
+# extra: everything the repository runs). Idempotent and quiet when done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -45,9 +46,10 @@ want="$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing hullcheck and its dependencies into .venv (first run takes a minute)" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "^WARNING: Location" >&2 || true
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,flows]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
   .venv/bin/python -c 'import hullcheck, duckdb, git, dockerfile, prefect, oras' # fail loudly if the install did not work
   echo "$want" > "$stamp"
+  echo "ready: $(.venv/bin/hullcheck --version 2>/dev/null || echo hullcheck) in .venv, with the test tools and Prefect (flows/)" >&2
 fi
 # The test helpers (tests/support: git servers, registries, the OCI image builder) are importable as
 # `support` in this development virtualenv, for pytest and for the bench/ scripts alike: the same

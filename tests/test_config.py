@@ -25,7 +25,7 @@ def test_the_example_config_is_valid() -> None:
         ("sources:\n  git:\n    - url: a\n      reff: main\n", "cfg.yaml:4: sources.git[0].reff: unknown key"),
         ("sources:\n  git:\n    - url: a\n      path_glob: b\n", "cfg.yaml:3: sources.git[0]: give exactly one of"),
         ("teams:\n  - name: a\n    repos: 3\n", "cfg.yaml:3: teams[0].repos: Input should be a valid list"),
-        ("teams:\n  - name: a\n  - name: a\n", "team 'a' is defined twice"),
+        ("teams:\n  - name: a\n  - name: a\n", "cfg.yaml:3: teams[1].name: team 'a' is defined twice (first at line 2"),
         ("concurrency: 0\n", "cfg.yaml:1: concurrency: Input should be greater than or equal to 1"),
         ("database: [\n", "cfg.yaml:2: not valid YAML"),
         ("- a\n- b\n", "cfg.yaml:1: the config must be a mapping"),
@@ -43,8 +43,8 @@ def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
 
 
-def test_an_empty_config_has_sane_defaults() -> None:
-    cfg = parse_config("", "empty.yaml")
+def test_a_minimal_config_has_sane_defaults() -> None:
+    cfg = parse_config("database: h.duckdb\n", "minimal.yaml")  # an empty config is an error (test_config_cannot_lie)
     assert cfg.max_file_bytes == 1024 * 1024 and cfg.concurrency == 4 and cfg.sources.git == []
 
 

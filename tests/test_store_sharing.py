@@ -128,7 +128,7 @@ def _audit_process(cfg: Path) -> subprocess.Popen[str]:
 
 
 def test_two_audits_at_once_one_runs_the_other_waits_then_names_it(tmp_path: Path) -> None:
-    repos = 40
+    repos = 80  # enough that the first audit outlasts the other two processes starting (~3 s each)
     org = _org(tmp_path, repos)
     org.extra = {"concurrency": 1}
     cfg = org.write_config()

@@ -1,6 +1,6 @@
 -- Which repositories run privileged Compose services, host namespaces or the Docker socket?
 -- Any of these gives the container the host.
---   hullcheck sql -f sql/examples/compose_privileged_and_docker_socket.sql
+-- Run: hullcheck sql -c hullcheck.yaml -f sql/examples/compose_privileged_and_docker_socket.sql
 SELECT repo, project_dir, service,
        privileged,
        mounts_docker_socket,

@@ -1,7 +1,7 @@
 -- Which Compose services reach another service of their project by name (in an environment
 -- value such as DB_HOST=db or http://api:8080) without a depends_on on it? They start in a race.
 -- Values that looked like secrets are stored redacted and cannot be searched.
---   hullcheck sql -f sql/examples/compose_reaches_service_without_depends_on.sql
+-- Run: hullcheck sql -c hullcheck.yaml -f sql/examples/compose_reaches_service_without_depends_on.sql
 WITH pairs AS (
     SELECT s.repo, s.project_dir, s.project_files, s.service, t.service AS reaches, e."key" AS via_variable,
            list_transform(s.depends_on, lambda d: d.service) AS depends_on

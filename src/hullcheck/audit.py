@@ -31,6 +31,7 @@ from hullcheck.crawl.writer import GitWriter, write_images
 from hullcheck.errors import Stopped
 from hullcheck.extract.files import FileKind
 from hullcheck.policy.catalog import Catalog, load_catalog
+from hullcheck.policy.coverage import coverage_warnings
 from hullcheck.policy.evaluate import Evaluation, evaluate_run
 from hullcheck.policy.situations import resolve_situations
 from hullcheck.sources.git import GitMirrors, GitStats
@@ -93,6 +94,9 @@ class AuditSummary:
     evaluation: Evaluation | None = None
     evaluation_error: str | None = None
     seconds: float = 0.0
+    # What is complete but not as configured (team globs matching nothing, subjects no team owns): said in
+    # the summary, never a failure (`policy.coverage`).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -109,19 +113,22 @@ def run_audit(
     """One audit. Setting `cancel` (from a signal handler) stops it within a second: `Stopped` is raised
     and the run is recorded failed."""
     specs = cfg.select_repos(only)  # config problems surface before a run is recorded
+    cfg.require_sources()
     catalog = load_policies(cfg)
     started = time.monotonic()
+    with_images = as_of is None and not only  # registries have no history to backfill; --only names git repos
     with open_writer(cfg, "hullcheck audit") as store:
         summary = AuditSummary(begin_run(store, cfg, as_of, only))
         try:
             summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress, cancel)
-            if as_of is None and not only:  # registries have no history to backfill; --only names git repos
+            if with_images:
                 summary.images = crawl_images(store, summary.run_id, cfg, cancel)
         except BaseException as e:
             summary.status = "failed"
             fail_run(store, summary.run_id, summary.git, len(specs), e)
             raise
         publish_run(store, cfg, catalog, summary)
+        summary.warnings = coverage_of(store, cfg, summary, with_images)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -267,6 +274,18 @@ def publish_run(store: Store, cfg: Config, catalog: Catalog, summary: AuditSumma
             publish(None)
             summary.status = "partial"
             store.execute("mark_partial", [f"policy evaluation failed: {summary.evaluation_error}", summary.run_id])
+
+
+def coverage_of(store: Store, cfg: Config, summary: AuditSummary, with_images: bool) -> list[str]:
+    """The warnings of a published run, from its evaluation's owners: team globs matching no audited
+    repository or image, and repositories and images no team owns (none without an evaluation)."""
+    if summary.evaluation is None:
+        return []
+    repos: dict[str, str] = {}
+    images: dict[str, str] = {}
+    for kind, name, owner in store.query("coverage_owners", [summary.evaluation.evaluation_id]):
+        (repos if kind == "repo" else images)[name] = owner
+    return coverage_warnings(cfg.teams, repos, images if with_images else None)
 
 
 def fail_run(store: Store, run_id: int, git: GitSummary, total: int, error: BaseException) -> None:

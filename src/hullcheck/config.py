@@ -11,7 +11,8 @@ import fnmatch
 import glob
 import hashlib
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -30,11 +31,66 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+GLOB_CHARS = "*?["
+NAME_FROM_WORDS = ("basename", "parent")
+
+
+def glob_problem(pattern: str, any_depth: bool = False) -> str | None:
+    """Why a glob is malformed, or None. Python's glob and fnmatch take an unclosed `[` literally and a `**`
+    for one `*`, so such a glob silently matches nothing: it is refused instead, with how to write it."""
+    if not pattern.strip():
+        return "an empty glob matches nothing"
+    if any(c in pattern for c in "\n\r\0"):
+        return "a glob cannot hold a line break or a NUL"
+    if not any_depth and "**" in pattern:
+        return "'**' (any depth) is not supported here: write one '*' per folder level (e.g. /srv/*/*.git)"
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":  # `[]]` and `[!]]`: a `]` first is part of the set
+                j += 1
+            end = pattern.find("]", j)
+            if end == -1 or "/" in pattern[j:end]:
+                return f"unclosed '[' at character {i + 1} (a literal '[' is written '[[]')"
+            i = end
+        i += 1
+    return None
+
+
 class GitSource(_Model):
     url: str | None = Field(None, description="clone URL, local path or file:// URL")
     path_glob: str | None = Field(None, description="every git repository matching this glob")
     ref: str | None = Field(None, description="branch to audit; default: the remote's HEAD")
     name: str | None = Field(None, description="repository name in reports; default: from the URL")
+    name_from: str | None = Field(
+        None,
+        description="path_glob only: how each repository is named — basename (default: the folder's name without "
+        ".git), parent (its parent folder's name), or a regular expression with one group, searched in the path",
+    )
+
+    @field_validator("path_glob")
+    @classmethod
+    def _glob(cls, v: str | None) -> str | None:
+        problem = None if v is None else glob_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("name_from")
+    @classmethod
+    def _name_from(cls, v: str | None) -> str | None:
+        if v is None or v in NAME_FROM_WORDS:
+            return v
+        try:
+            groups = re.compile(v).groups
+        except re.error as e:
+            raise ValueError(f"neither basename, parent nor a regular expression ({e})") from None
+        if groups != 1:
+            raise ValueError(f"a regular expression names a repository with exactly one group (…); {v!r} has {groups}")
+        return v
 
     @model_validator(mode="after")
     def _one_of(self) -> GitSource:
@@ -43,7 +99,9 @@ class GitSource(_Model):
         if (self.url is None) == (self.path_glob is None):
             raise ValueError("give exactly one of 'url' or 'path_glob'")
         if self.name is not None and self.path_glob is not None:
-            raise ValueError("'name' applies to a single 'url', not to a 'path_glob'")
+            raise ValueError("'name' is for one 'url'; a 'path_glob' takes 'name_from' (basename, parent, regex)")
+        if self.name_from is not None and self.url is not None:
+            raise ValueError("'name_from' applies to a 'path_glob'; a single 'url' takes 'name'")
         return self
 
 
@@ -97,6 +155,14 @@ class LayoutSource(_Model):
     layer_scan_max_bytes: int = Field(16 * 1024**3, gt=0, description="uncompressed bytes of one layer, at most")
     layer_scan_max_ratio: int = Field(200, ge=2, description="uncompressed / compressed past which a layer is a bomb")
 
+    @field_validator("path")
+    @classmethod
+    def _glob(cls, v: str) -> str:
+        problem = glob_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
 
 @dataclass(frozen=True)
 class LayoutSpec:
@@ -104,6 +170,7 @@ class LayoutSpec:
 
     path: Path
     settings: LayoutSource
+    problem: str | None = None  # set when its glob matched nothing: the crawl records this as its failure
 
 
 def _address(v: str) -> str:
@@ -189,9 +256,11 @@ class Team(_Model):
 
     @field_validator("repos", "images")
     @classmethod
-    def _non_empty_globs(cls, v: list[str]) -> list[str]:
-        if any(not g.strip() for g in v):
-            raise ValueError("an empty glob matches nothing")
+    def _globs(cls, v: list[str]) -> list[str]:
+        for g in v:  # fnmatch: `*` crosses `/`, so `**` is only a longer `*` here
+            problem = glob_problem(g, any_depth=True)
+            if problem:
+                raise ValueError(f"{g!r}: {problem}" if g.strip() else problem)
         return v
 
     @field_validator("codeowners", mode="before")
@@ -268,7 +337,7 @@ class Config(_Model):
         600, ge=0, description="how long a writer waits for another audit to finish before it gives up"
     )
     database_memory_limit: str = Field(
-        "512MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's memory before it spills to disk"
+        "128MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$", description="DuckDB's memory before it spills to disk"
     )
     sources: Sources = Field(default_factory=Sources)
     teams: list[Team] = Field(default_factory=list)
@@ -289,15 +358,6 @@ class Config(_Model):
     _layouts: list[LayoutSpec] = PrivateAttr(default_factory=list)
     _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
     _source: str = PrivateAttr("<config>")
-
-    @model_validator(mode="after")
-    def _unique_team_names(self) -> Config:
-        seen: set[str] = set()
-        for t in self.teams:
-            if t.name in seen:
-                raise ValueError(f"team '{t.name}' is defined twice")
-            seen.add(t.name)
-        return self
 
     @model_validator(mode="after")
     def _waivers_bounded(self) -> Config:
@@ -327,36 +387,89 @@ class Config(_Model):
         return self.source_path.parent / p
 
     def resolve_sources(self) -> None:
-        """Expand globs and relative paths into ready specs; refuse two repositories with one name."""
+        """Expand globs and relative paths into ready specs; refuse two repositories with one name.
+
+        What a glob finds that cannot be audited (no directory at all, a folder that is no repository)
+        becomes a spec with a `problem`: the audit records it as a failed row and ends partial."""
         specs: list[RepoSpec] = []
-        for src in self.sources.git:
+        for i, src in enumerate(self.sources.git):
             if src.url is not None:
                 url = src.url
                 if "://" not in url and not url.startswith("git@"):
                     url = str(self.resolve(Path(url)))
                 specs.append(RepoSpec(clean_text(src.name or repo_name(url)), url, src.ref))
             else:
-                pattern = str(self.resolve(Path(src.path_glob or "")))
-                for path in sorted(glob.glob(pattern)):
-                    if os.path.isfile(os.path.join(path, "HEAD")) or os.path.isdir(os.path.join(path, ".git")):
-                        # A directory name that is not UTF-8 names the repository in valid text (U+FFFD).
-                        specs.append(RepoSpec(clean_text(repo_name(path)), path, src.ref))
+                specs += self._expand_git_glob(i, src)
         seen: dict[str, RepoSpec] = {}
         for s in specs:
-            if s.name in seen and seen[s.name] != s:
-                first = seen[s.name]
-                raise ConfigError(
-                    f"two sources are both named '{s.name}' ({first.display_url} ref {first.ref or 'HEAD'} and "
-                    f"{s.display_url} ref {s.ref or 'HEAD'}); give one of them a `name:` in sources.git"
-                )
+            first = seen.get(s.name)
+            if first is not None and first != s:
+                if first.problem is None and s.problem is None:
+                    raise ConfigError(
+                        f"two sources are both named '{s.name}' ({first.display_url} ref {first.ref or 'HEAD'} and "
+                        f"{s.display_url} ref {s.ref or 'HEAD'}); give one of them a `name:` (a url) or the glob "
+                        f"a `name_from:` (parent, or a regex) in sources.git"
+                    )
+                # A failure row gives the name up to the repository and is named by its path instead.
+                if first.problem is not None:
+                    del seen[s.name]
+                    seen[first.url] = replace(first, name=clean_text(first.url))
+                else:
+                    s = replace(s, name=clean_text(s.url))
             seen[s.name] = s
         self._git_repos = list(seen.values())
         layouts: list[LayoutSpec] = []
-        for layout in self.layouts:
+        for i, layout in enumerate(self.layouts):
             pattern = str(self.resolve(Path(layout.path)))
-            paths = [Path(p) for p in sorted(glob.glob(pattern))] or [Path(pattern)]  # a miss becomes an error row
-            layouts += [LayoutSpec(p, layout) for p in paths]
+            if not any(c in pattern for c in GLOB_CHARS):
+                layouts.append(LayoutSpec(Path(pattern), layout))  # a missing path fails as a row, saying so
+                continue
+            paths = [Path(p) for p in sorted(glob.glob(pattern))]
+            problem = f"layout {pattern}: the glob matched no file or directory ({self.where('layouts', i, 'path')})"
+            layouts += [LayoutSpec(p, layout) for p in paths] or [LayoutSpec(Path(pattern), layout, problem)]
         self._layouts = layouts
+
+    def _expand_git_glob(self, i: int, src: GitSource) -> list[RepoSpec]:
+        """The repositories of one `path_glob`, named as its `name_from` says; failure specs for what is not."""
+        pattern = str(self.resolve(Path(src.path_glob or "")))
+        matched = sorted(glob.glob(pattern))
+        folders = [p for p in matched if os.path.isdir(p)]
+        if not folders:
+            files = f" (only {len(matched)} file{'s' if len(matched) != 1 else ''})" if matched else ""
+            where = self.where("sources", "git", i, "path_glob")
+            return [RepoSpec(f"path_glob:{src.path_glob}", pattern, src.ref,
+                             f"path_glob {pattern} matched no directory{files} ({where})")]  # fmt: skip
+        specs = []
+        for path in folders:
+            # A directory name that is not UTF-8 names the repository in valid text (U+FFFD).
+            name = clean_text(self._name_from(i, src, path))
+            if _is_git_repository(path):
+                specs.append(RepoSpec(name, path, src.ref))
+            else:
+                problem = f"{path}: not a git repository (no .git in it, not a bare repository), matched by path_glob"
+                specs.append(RepoSpec(name, path, src.ref, problem))
+        return specs
+
+    def _name_from(self, i: int, src: GitSource, path: str) -> str:
+        how = src.name_from or "basename"
+        if how == "basename":
+            return repo_name(path)
+        if how == "parent":
+            return repo_name(os.path.dirname(path.rstrip("/"))) or repo_name(path)
+        found = re.search(how, path)
+        if found is None or not found.group(1):
+            what = "does not match" if found is None else "matches with an empty group in"
+            raise ConfigError(
+                f"{self.where('sources', 'git', i, 'name_from')}: the regular expression {how!r} {what} {path}, "
+                f"one of the folders path_glob {src.path_glob} matches: it cannot name that repository"
+            )
+        return found.group(1)
+
+    def require_sources(self) -> None:
+        """A config that names no source would audit nothing and stay green: refused before a run is recorded."""
+        if not (self._git_repos or self.registries or self._layouts):
+            raise ConfigError(f"{self.where('sources')}: nothing to audit: the config names no git source "
+                              "(sources.git), registry (registries) or image layout (layouts)")  # fmt: skip
 
     @property
     def git_repos(self) -> list[RepoSpec]:
@@ -374,7 +487,7 @@ class Config(_Model):
 
     @property
     def layout_specs(self) -> list[LayoutSpec]:
-        """Image layouts and archives on disk, globs expanded (a pattern matching nothing stays, to fail as a row)."""
+        """Image layouts and archives on disk, globs expanded (a glob matching nothing stays, with its `problem`)."""
         return self._layouts
 
     @property
@@ -394,6 +507,11 @@ class Config(_Model):
             return self.resolve(self.cache_dir)
         base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         return Path(base) / "hullcheck"
+
+
+def _is_git_repository(path: str) -> bool:
+    """A work tree (a `.git` folder, or a `.git` file of a linked work tree or submodule) or a bare repository."""
+    return os.path.exists(os.path.join(path, ".git")) or os.path.isfile(os.path.join(path, "HEAD"))
 
 
 def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
@@ -436,8 +554,11 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
         mark = getattr(e, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         raise ConfigError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    if data is None:
-        data = {}
+    if data is None or data == {}:
+        raise ConfigError(
+            f"{source}:1: the config is empty: it names nothing to audit (sources.git, registries or layouts); "
+            "start from the commented hullcheck.yaml of the hullcheck repository, or run `hullcheck demo`"
+        )
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:1: the config must be a mapping of keys (database, sources, teams, …)")
     lines: dict[tuple[Any, ...], int] = {}
@@ -457,10 +578,22 @@ def parse_config(text: str, source: str = "<config>", path: Path | None = None) 
             problems.append(f"{where}: {_format_loc(loc)}: {msg}")
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems)) from None
     cfg._lines, cfg._source = lines, source
+    _unique_team_names(cfg)
     cfg.source_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
     cfg.source_path = path.resolve() if path is not None else None
     cfg.resolve_sources()
     return cfg
+
+
+def _unique_team_names(cfg: Config) -> None:
+    """Checked after validation, when lines are known: the error names the duplicate's line, and the first's."""
+    first: dict[str, int] = {}
+    for i, t in enumerate(cfg.teams):
+        if t.name in first:
+            line = _nearest_line(cfg._lines, ("teams", first[t.name], "name"))
+            before = f" (first at line {line})" if line else ""
+            raise ConfigError(f"{cfg.where('teams', i, 'name')}: team '{t.name}' is defined twice{before}")
+        first[t.name] = i
 
 
 def load_config(path: Path) -> Config:

@@ -85,6 +85,18 @@ class DatabaseBusy(StoreError):
     """Another hullcheck writer (an audit, `evaluate`, `db prune`) held the database past the wait."""
 
 
+class QueryParameterError(StoreError):
+    """An ad-hoc query's named parameters (`$name`) and the values given for them do not match."""
+
+    def __init__(self, missing: list[str], unused: list[str], positional: list[str]) -> None:
+        self.missing, self.unused, self.positional = missing, unused, positional
+        parts = [f"no value for ${n}" for n in missing]
+        parts += [f"a value for {n}, which the query does not use" for n in unused]
+        if positional:
+            parts.append("positional parameters (? or $1) cannot be given values: name them ($name)")
+        super().__init__("; ".join(parts))
+
+
 # -- report ------------------------------------------------------------------------------------
 class MailError(HullcheckError):
     """The mail relay cannot be reached or refuses us (connection, TLS, login); the message names it."""

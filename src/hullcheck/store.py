@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from hullcheck.assets import read_sql, sql_dir
-from hullcheck.errors import DatabaseLocked, DatabaseMissing, StoreError
+from hullcheck.errors import DatabaseLocked, DatabaseMissing, QueryParameterError, StoreError
 from hullcheck.store_files import (
     STORAGE_VERSION,
     DatabaseFiles,
@@ -55,10 +55,8 @@ _ARROW = {
 # DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
 # copies, a policy's joins) would then grow its RSS far past what the crawl needs. Past this limit
 # DuckDB spills to `<database>.tmp/` instead; `database_memory_limit` in the config changes it.
-# 512 MB, not less: at 100,000 instructions a policy's joins hold ~200 MB beside the scoped copies,
-# and at 128 MB DuckDB evicted the copies to disk and read them back for every policy (the first
-# evaluation of a process 1.5-2x slower; peak RSS 540 against 438 MiB; docs/benchmarks.md).
-DEFAULT_MEMORY_LIMIT = "512MB"
+# A large org's evaluation is given more for itself (`at_least_memory`, policy/evaluate.py).
+DEFAULT_MEMORY_LIMIT = "128MB"
 
 
 def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
@@ -89,6 +87,7 @@ def connect(path: Path, read_only: bool = False, memory_limit: str = DEFAULT_MEM
 class Result:
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    types: list[str] | None = None  # DuckDB's type of each column (`JSON`, `VARCHAR[]`…), when known
 
 
 class Store:
@@ -353,6 +352,19 @@ class Store:
         self._con.execute(f"SET memory_limit = '{min(current * 2, ceiling_bytes) // 1024**2}MiB'")
         return True
 
+    @contextmanager
+    def at_least_memory(self, limit_bytes: int) -> Iterator[None]:
+        """DuckDB's memory limit raised to `limit_bytes` for the block (never lowered), then restored."""
+        before = self._parse_limit()
+        if before >= limit_bytes:
+            yield
+            return
+        self._con.execute(f"SET memory_limit = '{limit_bytes // 1024**2}MiB'")
+        try:
+            yield
+        finally:
+            self._con.execute(f"SET memory_limit = '{max(before, 1024**2) // 1024**2}MiB'")
+
     def _parse_limit(self) -> int:
         text = str(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
         number, _, unit = text.strip().partition(" ")
@@ -367,12 +379,25 @@ class Store:
                 raise ValueError(f"unsafe identifier {view}")
             self._con.execute(f"DROP TABLE IF EXISTS temp.{view}")
 
-    def ad_hoc(self, sql: str) -> Result:
-        """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store); errors are DuckDB's."""
-        cur = self._con.execute(sql)
-        if cur.description is None:
+    def ad_hoc(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
+        """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store): statement by statement, each
+        bound to the named parameters (`$name`) it uses, never formatted in; the result is the last statement's.
+        A parameter the SQL uses without a value, or a value it never uses, is a `QueryParameterError`; SQL
+        errors are DuckDB's."""
+        statements = duckdb.extract_statements(sql)
+        given = dict(params or {})
+        used: set[str] = set().union(*(s.named_parameters for s in statements))
+        positional = sorted(n for n in used if n.isdigit())
+        missing, unused = sorted(used - given.keys() - set(positional)), sorted(given.keys() - used)
+        if positional or missing or unused:
+            raise QueryParameterError(missing, unused, positional)
+        cur = None
+        for s in statements:
+            bound = {n: given[n] for n in s.named_parameters}
+            cur = self._con.execute(s, bound) if bound else self._con.execute(s)
+        if cur is None or cur.description is None:
             return Result([], [])
-        return Result([d[0] for d in cur.description], cur.fetchall())
+        return Result([d[0] for d in cur.description], cur.fetchall(), [str(d[1]) for d in cur.description])
 
     # -- mechanical writes ---------------------------------------------------------------
     def insert(self, table: str, rows: Iterable[Any], *, or_replace: bool = False, **constant_columns: Any) -> int:

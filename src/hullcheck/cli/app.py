@@ -10,19 +10,60 @@ from typing import Annotated
 
 import typer
 
-from hullcheck.cli import db, policies, registry
-from hullcheck.cli.common import EXIT_ERROR, ConfigOpt, DatabaseOpt, database_path, error, fail
+from hullcheck.cli import config_check, db, policies, registry
+from hullcheck.cli.common import (
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    ConfigOpt,
+    DatabaseOpt,
+    FormatOpt,
+    check_format,
+    database_path,
+    error,
+    fail,
+)
 from hullcheck.errors import HullcheckError
 
 app = typer.Typer(
-    help="Audit how an organization builds and ships its containers: git + registries -> DuckDB -> reports.",
+    help="Audit how an organization builds and ships its containers: git + registries -> DuckDB -> reports.\n\n"
+    "Exit codes (every command): 0 done; 1 done but partial (a failed source, gate or mail); 2 usage, config "
+    "or database error; 3 internal error (see the log it names). Docs: docs/cli.md.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every subcommand
+    rich_markup_mode=None,  # plain help, as crane and git print it: copy-pasteable, no box drawing
 )
 app.add_typer(registry.app, name="registry")
 app.add_typer(policies.app, name="policies")
 app.add_typer(db.app, name="db")
+app.add_typer(config_check.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from hullcheck import __version__
+
+        typer.echo(f"hullcheck {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log lines on stderr (-v info, -vv debug).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only results and errors: no progress.")] = False,
+) -> None:
+    import logging
+
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
 def _parse_date(value: str) -> datetime:
@@ -36,6 +77,7 @@ def _parse_date(value: str) -> datetime:
 
 @app.command()
 def audit(
+    ctx: typer.Context,
     config: ConfigOpt = Path("hullcheck.yaml"),
     as_of: Annotated[
         str | None,
@@ -46,16 +88,22 @@ def audit(
         typer.Option(help="Audit only git repositories whose name matches this glob (repeatable); skips registries."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the summary.")] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="text, or json: the summary as one JSON object.")
+    ] = "text",
 ) -> None:
-    """Crawl every configured repository, extract its build files into the database, and record a run.
+    """Crawl every configured repository and registry, extract their build files and image metadata into
+    the database, evaluate the policies, and record a run.
 
-    Exit status: 0 when every repository was audited, 1 when some failed (the run is
-    'partial' and says which), 2 on a config or fatal error.
-    """
+    Exit status: 0 when every source was audited, 1 when some failed (the run is 'partial' and says
+    which), 2 on a config or database error; 143 when stopped (the run is recorded as failed)."""
     from hullcheck.cli.audit import run_audit_command
 
+    if fmt not in ("text", "json"):
+        raise fail(f"unknown format {fmt!r}: use text or json")
     when = _parse_date(as_of) if as_of else None
-    raise typer.Exit(run_audit_command(config, when, only, quiet))
+    quiet = quiet or bool(ctx.obj and ctx.obj.get("quiet"))
+    raise typer.Exit(run_audit_command(config, when, only, quiet, fmt))
 
 
 @app.command()
@@ -78,31 +126,58 @@ def backfill(
 
 @app.command()
 def sql(
-    query: Annotated[str | None, typer.Argument(help="SQL to run; see docs/schema.md for the views.")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from this file.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    query: Annotated[
+        str | None, typer.Argument(metavar="SQL", help="SQL to run; `hullcheck schema` lists the views.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", metavar="FILE", help="Read the SQL from this file; - for stdin.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="NAME=VALUE",
+            help="Bind $NAME in the query to VALUE, as text (cast in SQL: CAST($days AS INTEGER)); repeatable.",
+        ),
+    ] = None,
+    fmt: FormatOpt = "table",
     config: ConfigOpt = Path("hullcheck.yaml"),
     database: DatabaseOpt = None,
 ) -> None:
     """Run ad-hoc SQL on the audit database (read-only). Examples live in sql/examples/.
 
+    Values given with --param are bound, never pasted into the SQL; a $name without a value, or a
+    value the query does not use, is an error (exit 2). Tables show NULL as a dim ∅; csv writes lists
+    and structs as JSON; json keeps numbers, booleans and nested values as they are.
+
     With no query and no --file, opens the DuckDB shell on the database, read-only (`.help` inside)."""
+    from hullcheck.cli.sql import parse_params
+
+    try:
+        params = parse_params(param or [])
+    except ValueError as e:
+        raise fail(str(e)) from None
     if query is None and file is None:
+        if params:
+            raise fail("--param needs a query or --file FILE.sql")
         from hullcheck.cli.sql import open_shell
 
         raise typer.Exit(open_shell(database_path(config, database)))
     if query is not None and file is not None:
         raise fail("give either a query or --file FILE.sql, not both")
-    if fmt not in ("table", "csv", "json"):
-        raise fail(f"unknown format {fmt!r}: use table, csv or json")
+    check_format(fmt)
     text = query if query is not None else _read_text(file)
+    if not text.strip():
+        raise fail("the query is empty")
     from hullcheck.cli.sql import run_sql
 
-    raise typer.Exit(run_sql(database_path(config, database), text, fmt))
+    raise typer.Exit(run_sql(database_path(config, database), text, fmt, params))
 
 
 def _read_text(path: Path | None) -> str:
     assert path is not None
+    if str(path) == "-":
+        return sys.stdin.read()
     try:
         return path.read_text(encoding="utf-8")
     except OSError as e:
@@ -110,18 +185,39 @@ def _read_text(path: Path | None) -> str:
 
 
 @app.command()
-def runs(
-    limit: Annotated[int, typer.Option(help="How many of the newest runs to show.")] = 20,
+def schema(
+    view: Annotated[
+        str | None, typer.Argument(metavar="VIEW", help="A view: its columns, types and descriptions.")
+    ] = None,
+    fmt: FormatOpt = "table",
     config: ConfigOpt = Path("hullcheck.yaml"),
     database: DatabaseOpt = None,
 ) -> None:
-    """List audit runs, newest first, with their status and counts."""
-    from hullcheck.cli.sql import list_runs
+    """The public views of the database with their descriptions, or one view's columns (docs/schema.md).
 
-    raise typer.Exit(list_runs(database_path(config, database), limit))
+    Read from the database itself (the descriptions are stored in it as comments, which DBeaver and the
+    DuckDB CLI show too); without a database yet, the schema this version of hullcheck creates."""
+    from hullcheck.cli.schema import open_schema, show_schema
+
+    check_format(fmt)
+    raise typer.Exit(show_schema(open_schema(config, database), view, fmt))
 
 
-FormatOpt = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(help="How many of the newest runs to show.", min=1)] = 20,
+    fmt: FormatOpt = "table",
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """List audit runs, newest first (by the moment audited): status, what each covered, how long it took.
+
+    Columns: repositories (extracted, unchanged, failed), image sources and tags, the --only globs, the
+    --as-of moment, the duration, the findings of its newest evaluation and the run's message."""
+    from hullcheck.cli.runs import list_runs
+
+    check_format(fmt)
+    raise typer.Exit(list_runs(database_path(config, database), limit, fmt))
 
 
 @app.command()
@@ -141,7 +237,7 @@ def findings(
     """The findings of a run, most severe first, with the fingerprint prefix `explain` takes."""
     from hullcheck.cli.findings import list_findings
 
-    _check_format(fmt)
+    check_format(fmt)
     raise typer.Exit(list_findings(database_path(config, database), run, team, policy, severity, new, waived, fmt))
 
 
@@ -179,13 +275,8 @@ def waivers(
     """Waivers as of the newest evaluation: expired, expiring within 14 days, stale (matching nothing), active."""
     from hullcheck.cli.findings import list_waivers
 
-    _check_format(fmt)
+    check_format(fmt)
     raise typer.Exit(list_waivers(database_path(config, database), fmt))
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "csv", "json"):
-        raise fail(f"unknown format {fmt!r}: use table, csv or json")
 
 
 @app.command()
@@ -227,11 +318,18 @@ def demo(
 
 
 def main() -> None:
+    from hullcheck.cli.conventions import apply_metavars, report_internal_error
+
     try:
-        app()
+        command = typer.main.get_command(app)
+        apply_metavars(command)
+        command(prog_name="hullcheck")
     except HullcheckError as e:
         error(str(e))
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as e:  # a bug: one line and a log file, never a traceback on the terminal
+        error(report_internal_error(e))
+        sys.exit(EXIT_INTERNAL)

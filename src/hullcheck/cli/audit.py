@@ -17,7 +17,11 @@ from hullcheck.errors import HullcheckError, Stopped
 EXIT_STOPPED = 143  # 128 + SIGTERM, as shells report a job stopped by it
 
 
-def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str] | None, quiet: bool) -> int:
+def run_audit_command(
+    config_path: Path, as_of: datetime | None, only: list[str] | None, quiet: bool, fmt: str = "text"
+) -> int:
+    """`fmt` json: the summary as one JSON object on stdout (no progress lines; errors still on stderr)."""
+    quiet = quiet or fmt == "json"
     try:
         cfg = load_config(config_path)
     except HullcheckError as e:
@@ -48,7 +52,7 @@ def run_audit_command(config_path: Path, as_of: datetime | None, only: list[str]
     except HullcheckError as e:
         error(str(e))
         return EXIT_ERROR
-    _print_summary(summary)
+    _print_summary(summary, cfg.database_path, fmt)
     return summary.exit_code
 
 
@@ -83,29 +87,11 @@ def _with_progress_bar(
         return run_audit(cfg, as_of, only, update, cancel)
 
 
-def _print_summary(s: AuditSummary) -> None:
-    g, i = s.git, s.images
-    print(
-        f"run {s.run_id}: {s.status} — {g.total} repos: {g.extracted} extracted, {g.unchanged} unchanged, "
-        f"{g.empty} empty, {g.failed} failed; {g.files} files, {g.dockerfiles} Dockerfiles, {g.stages} stages; "
-        f"{g.stats.blobs_read} blobs read; {s.seconds:.1f}s"
-    )
-    if i.sources:
-        print(f"  {i.sources} image sources: {i.tags_seen} tags, {i.tags_new} new digests, {len(i.failures)} failures")
-    ev = s.evaluation
-    if ev is not None:
-        counts = ", ".join(
-            f"{n} {sev}" for sev in ("critical", "error", "warning", "info") if (n := ev.by_severity.get(sev))
-        )
-        waived = ev.waived
-        print(f"  policies: {ev.policies} evaluated over {ev.subjects} subjects — {counts or 'no findings'}"
-              + (f", {waived} waived" if waived else "") + f" ({ev.seconds:.2f}s; `hullcheck findings`)")  # fmt: skip
-        for e in ev.errors:
-            print(f"  policy failed: {e.policy_id}: {shown(e.error)}")
-    elif s.evaluation_error:
-        print(f"  policy evaluation failed: {shown(s.evaluation_error)}")
-    for f in g.failures + i.failures:
-        print(f"  failed: {shown(f)}")
+def _print_summary(s: AuditSummary, database: Path, fmt: str = "text") -> None:
+    from hullcheck.cli import summary
+
+    cov = summary.coverage(database, s.run_id, s.status)
+    (summary.print_json if fmt == "json" else summary.print_text)(s, cov)
 
 
 def run_backfill_command(config_path: Path, weeks: int, every: str) -> int:
@@ -133,7 +119,7 @@ def run_backfill_command(config_path: Path, weeks: int, every: str) -> int:
         print(f"as of {moment:%Y-%m-%d %H:%M:%S} UTC ({moment:%G-W%V}):", flush=True)
 
     def after(moment: datetime, summary: AuditSummary) -> None:
-        _print_summary(summary)
+        _print_summary(summary, cfg.database_path)
 
     try:
         result = run_backfill(cfg, weeks, period, before_each=before, after_each=after)

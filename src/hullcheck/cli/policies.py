@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hullcheck.cli.common import ConfigOpt, fail, shown
+from hullcheck.cli.common import ConfigOpt, FormatOpt, check_format, fail, shown
 
 if TYPE_CHECKING:
     from hullcheck.policy.catalog import Catalog
 
 app = typer.Typer(help="The policy catalog: list, show one, validate an org's policies.", no_args_is_help=True,
                   add_completion=False)  # fmt: skip
-Format = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 
 
 def _catalog(org_dir: Path | None = None) -> Catalog:
@@ -27,12 +26,13 @@ def _catalog(org_dir: Path | None = None) -> Catalog:
 @app.command("list")
 def list_policies(
     policies_dir: Annotated[Path | None, typer.Option(help="Also the org's policies in this folder.")] = None,
-    fmt: Format = "table",
+    fmt: FormatOpt = "table",
 ) -> None:
     """Every policy: id, category, subjects, default severity, parameters, equivalents in other tools."""
     from hullcheck.cli.sql import print_result
     from hullcheck.store import Result
 
+    check_format(fmt)
     catalog = _catalog(policies_dir)
     rows = []
     for p in sorted(catalog.policies.values(), key=lambda p: (p.meta.category, p.id)):

@@ -35,6 +35,9 @@ def crawl_repo(spec: RepoSpec, ctx: GitCrawl) -> RepoResult:
     started = time.monotonic()
     result = RepoResult(SnapshotRow(spec.name, spec.display_url, spec.ref, None, None, "failed"))
     snap = result.snapshot
+    if spec.problem is not None:  # the config named something that is no repository: said, never skipped
+        snap.error = redact_text(spec.problem)
+        return result
     try:
         _crawl(spec, ctx, result)
     except HullcheckError as e:

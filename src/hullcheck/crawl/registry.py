@@ -77,10 +77,15 @@ def crawl_layout(spec: LayoutSpec, known: KnownImages, cancel: threading.Event |
     """An OCI layout directory, OCI archive or `docker save` tarball, crawled like a registry."""
     from hullcheck.sources.layout import LayoutSource
 
+    name = f"layout:{spec.path}"
+    if spec.problem is not None:  # a glob that matched nothing: said in words, not as an OS error
+        return ImageResult(name, [TagRow(name, None, None, None, None, "failed", spec.problem)])
+    if not spec.path.exists():
+        missing = f"{name}: no such file or directory (an OCI layout directory, OCI archive or docker save tarball)"
+        return ImageResult(name, [TagRow(name, None, None, None, None, "failed", missing)])
     try:
         source = LayoutSource(spec.path)
     except RegistryError as e:
-        name = f"layout:{spec.path}"
         return ImageResult(name, [TagRow(name, None, None, None, None, "failed", str(e))])
     try:
         return crawl_images(source, ImageCrawlOptions.of(spec.settings), known, set(), cancel)
@@ -99,7 +104,7 @@ def crawl_images(
     (queued repositories are dropped, the source ends its requests at once)."""
     crawl = _Crawl(source, options, known, seen_tags, threading.Event())
     try:
-        repos = crawl.repositories()
+        repos = crawl.repositories()  # a repositories glob that matches nothing is a failed row already
     except Exception as e:  # an unreachable registry, a refused login, an unexpected answer: one failed row
         crawl.result.tags.append(TagRow(source.name, None, None, None, None, "failed", _message(e, source.name)))
         repos = []
@@ -190,16 +195,32 @@ class _Crawl:
             self.fetching.pop(digest).set()
 
     def repositories(self) -> list[str]:
+        """The configured names as they are (a name the registry lacks fails on its tag list, saying so),
+        and what the globs match in the catalog; a glob matching no repository is a failed row."""
         wanted = self.options.repositories
         literal = [r for r in wanted if not any(c in r for c in "*?[")]
         if wanted and len(literal) == len(wanted):
             return literal  # names only: no catalog needed (many registries have none)
-        return [r for r in self.source.catalog() if _wanted(r, wanted or ["*"])]
+        globs = [g for g in wanted if g not in literal] or ["*"]
+        catalog = self.source.catalog()
+        name = self.result.source
+        for g in globs if wanted else []:
+            if not any(fnmatch.fnmatchcase(r, g) for r in catalog):
+                words = f"{name}: repositories glob {g!r} matched no repository of the catalog ({len(catalog)} listed)"
+                self._add(TagRow(name, None, None, None, None, "failed", words))
+        return literal + [r for r in catalog if r not in literal and _wanted(r, globs)]
 
     def repository(self, repo: str) -> None:
         name = self.result.source
         try:
             tags = [t for t in self.source.ls(repo) if _wanted(t, self.options.tags, self.options.exclude_tags)]
+        except RegistryNotFound:  # 404 (NAME_UNKNOWN) on its tag list: the name is wrong, or it was deleted
+            if repo in self.options.repositories:
+                words = f"the repository does not exist in {name} (check its name in `repositories`)"
+            else:
+                words = f"the repository does not exist in {name} any more (listed in its catalog, then gone)"
+            self._add(TagRow(name, repo, None, None, None, "failed", f"{repo}: {words}"))
+            return
         except Exception as e:
             self._add(TagRow(name, repo, None, None, None, "failed", f"{repo}: {_message(e, name)}"))
             return

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hullcheck.assets import policies_dir, project_root, sql_dir
+from hullcheck.assets import policies_dir, policy_cases_dir, sql_dir
 from hullcheck.errors import ConfigError
 from hullcheck.policy.units import PARAM_TYPES, SEVERITIES, parse_value, show_value
 
@@ -254,10 +254,7 @@ def _policy_files(base: Path, sql_base: Path, cases_base: Path, origin: str) -> 
 def load_catalog(org_dir: Path | None = None) -> Catalog:
     """The shipped catalog, plus an org's policies (`policies_dir`: `<id>.yaml`, `<id>.sql`, `cases/<id>.yaml`)."""
     base = policies_dir()
-    policies = {
-        p.id: p
-        for p in _policy_files(base, sql_dir() / "policies", project_root() / "tests" / "cases" / "policies", "catalog")
-    }
+    policies = {p.id: p for p in _policy_files(base, sql_dir() / "policies", policy_cases_dir(), "catalog")}
     if org_dir is not None:
         if not org_dir.is_dir():
             raise ConfigError(f"{org_dir}: policies_dir is not a directory")

@@ -7,6 +7,11 @@ Here: per-request timeouts, bounded retries with exponential backoff and jitter 
 429, 5xx and connection errors (honouring Retry-After), auth from the WWW-Authenticate
 challenge (anonymous, Basic, Bearer with a token per scope reused until it expires), and
 every manifest and blob verified against its digest.
+
+The nightly audit retries; an interactive command (`fail_fast=True`) does not retry what no
+retry would fix (nothing listens, the name does not resolve, TLS fails) and, when TLS fails,
+checks whether the other protocol answers, so that the error can say "use --insecure".
+The failures a person acts on are typed: `RegistryUnreachable` (with a `kind`), `RegistryDenied`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import contextlib
 import hashlib
 import json
 import random
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -25,7 +32,7 @@ import oras.provider
 import requests
 
 from hullcheck.errors import CredentialError, Interrupted, RegistryError, RegistryNotFound
-from hullcheck.sources.http_failures import TRANSIENT, describe
+from hullcheck.sources.http_failures import TRANSIENT, describe, lasting, tls_reason
 from hullcheck.sources.images import Fetched
 from hullcheck.sources.registry_auth import Credentials, find_credentials, parse_challenge
 
@@ -41,6 +48,24 @@ _CHUNK = 1024 * 1024
 _MAX_LIST_BYTES = 64 * 1024 * 1024  # a catalog or tag list page
 _MAX_PAGES, _MAX_LIST_ITEMS = 10_000, 2_000_000  # a catalog or tag list, whole
 T = TypeVar("T")
+
+
+class RegistryUnreachable(RegistryError):
+    """No usable HTTP answer at all. `kind`: "refused", "dns", "connect-timeout", "tls-verify", "tls"
+    (see `http_failures.lasting`), "plain-http" (HTTPS asked, the registry speaks plain HTTP) or
+    "https-port" (plain HTTP asked, the port speaks TLS); `detail`: the TLS library's reason, if any."""
+
+    def __init__(self, message: str, kind: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.kind, self.detail = kind, detail
+
+
+class RegistryDenied(RegistryError):
+    """The registry or its token service refused access (HTTP 401/403); `anonymous`: no credentials were sent."""
+
+    def __init__(self, message: str, anonymous: bool) -> None:
+        super().__init__(message)
+        self.anonymous = anonymous
 
 
 class _Retry(Exception):
@@ -67,6 +92,7 @@ class RegistryClient(oras.provider.Registry):
         retries: int = 3,
         backoff: float = 0.5,
         max_manifest_bytes: int = 4 * 1024 * 1024,
+        fail_fast: bool = False,
     ) -> None:
         self.host = registry_host(host)
         plain = host.startswith(LOOPBACK) if insecure is None else insecure
@@ -76,6 +102,7 @@ class RegistryClient(oras.provider.Registry):
         self._credentials: Credentials | None = None
         self._credentials_loaded = False
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.fail_fast = fail_fast  # interactive: no retry of a failure no retry would fix, protocol probes
         self.max_manifest_bytes = max_manifest_bytes
         self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (token, expires at)
         self._basic = False
@@ -86,6 +113,11 @@ class RegistryClient(oras.provider.Registry):
     @property
     def name(self) -> str:
         return self.host
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The credentials the client sends once the registry asked for them (None: anonymous, or not asked yet)."""
+        return self._credentials
 
     def close(self) -> None:
         self.session.close()
@@ -136,7 +168,7 @@ class RegistryClient(oras.provider.Registry):
                 raise Interrupted(f"{self.host}: stopped before reading {what}")
             send = {**(headers or {}), **(self._auth_header(scope) if own_host else {})}
             self.requests[f"{method} {kind}"] += 1
-            retry_after, final = None, None
+            retry_after, final, wall = None, None, None
             response, opened = None, False
             try:
                 response = self.session.request(method, url, headers=send, stream=True, timeout=self.timeout)
@@ -147,6 +179,10 @@ class RegistryClient(oras.provider.Registry):
                 if response.status_code in _RETRY_STATUS:
                     retry_after = response.headers.get("Retry-After")
                     raise _Retry(f"the registry answered HTTP {response.status_code}")
+                if response.status_code == 400 and self.fail_fast and self.prefix == "http" and self._speaks_tls():
+                    # Go's server answers plain HTTP on a TLS port with a 400: the wrong protocol, not a bad request
+                    raise RegistryUnreachable(f"{self.host}: the registry speaks HTTPS, not plain HTTP ({what})",
+                                              "https-port")  # fmt: skip
                 self._check(response, what)
                 value = read(response)
                 opened = keep_open
@@ -154,7 +190,9 @@ class RegistryClient(oras.provider.Registry):
             except _Retry as e:
                 failure, final = e.words, e.final
             except TRANSIENT as e:
-                failure = describe(e, self.timeout[1])
+                failure, wall = describe(e, self.timeout[1]), lasting(e)
+                if self.fail_fast:
+                    self._fail_fast(e, wall, failure, what)
             finally:
                 if response is not None and not opened:
                     response.close()
@@ -163,10 +201,50 @@ class RegistryClient(oras.provider.Registry):
                 if final is not None:
                     raise RegistryError(final + tries)
                 if failure.startswith("the connection") or failure.startswith("the host name"):
-                    raise RegistryError(f"{self.host}: cannot reach the registry ({failure}) for {what}{tries}")
+                    message = f"{self.host}: cannot reach the registry ({failure}) for {what}{tries}"
+                    raise RegistryUnreachable(message, wall) if wall else RegistryError(message)
                 raise RegistryError(f"{self.host}: {failure} while reading {what}{tries}")
             self._sleep(attempt, retry_after)
             attempt += 1
+
+    def _fail_fast(self, e: BaseException, kind: str | None, failure: str, what: str) -> None:
+        """Interactive: raise at once when no retry would help; on a TLS failure, say whether plain HTTP answers."""
+        if kind == "tls" and self.prefix == "https" and self._answers_plain_http():
+            raise RegistryUnreachable(f"{self.host}: the registry answered in plain HTTP, not HTTPS ({what})",
+                                      "plain-http", tls_reason(e)) from None  # fmt: skip
+        cut_off = "closed the connection" in failure or "reset" in failure  # how some TLS servers meet plain HTTP
+        if kind is None and cut_off and self.prefix == "http" and self._speaks_tls():
+            raise RegistryUnreachable(f"{self.host}: the registry speaks HTTPS, not plain HTTP ({what})",
+                                      "https-port") from None  # fmt: skip
+        if kind is not None:
+            raise RegistryUnreachable(f"{self.host}: cannot reach the registry ({failure}) for {what}", kind,
+                                      tls_reason(e)) from None  # fmt: skip
+
+    def address(self) -> tuple[str, int]:
+        """(host name, port) the requests go to."""
+        parsed = requests.compat.urlparse(f"//{self.host}")
+        return parsed.hostname or self.host, parsed.port or (443 if self.prefix == "https" else 80)
+
+    def _speaks_tls(self) -> bool:
+        """Whether the registry's port completes a TLS handshake (any certificate: this only names the protocol)."""
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        host, port = self.address()
+        try:
+            with socket.create_connection((host, port), timeout=2) as raw, context.wrap_socket(raw):
+                return True
+        except (OSError, ValueError):
+            return False
+
+    def _answers_plain_http(self) -> bool:
+        """Whether the registry's port answers a plain-HTTP request (an HTTPS client met a plain-HTTP server)."""
+        host, port = self.address()
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            with self.session.get(f"http://{netloc}/v2/", timeout=(2.0, 2.0), allow_redirects=False, stream=True):
+                return True
+        except requests.RequestException:
+            return False
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         delay = min(8.0, self.backoff * (2**attempt)) * random.uniform(0.5, 1.5)
@@ -183,7 +261,7 @@ class RegistryClient(oras.provider.Registry):
         creds = self._creds()
         if challenge.scheme == "basic":
             if creds is None:
-                raise RegistryError(f"{self.host}: the registry requires a login and no credentials were found")
+                raise RegistryDenied(f"{self.host}: the registry requires a login and no credentials were found", True)
             self._basic = True
             return
         if challenge.scheme != "bearer" or "realm" not in challenge.params:
@@ -208,7 +286,8 @@ class RegistryClient(oras.provider.Registry):
         self.requests["GET token"] += 1
         if token_response.status_code in (401, 403):
             who = f"as {creds.username!r}" if creds and creds.username else "anonymously"
-            raise RegistryError(f"{self.host}: the token service refused the credentials ({who}): wrong or expired")
+            raise RegistryDenied(f"{self.host}: the token service refused the credentials ({who}): wrong or expired",
+                                 creds is None)  # fmt: skip
         if token_response.status_code != 200:
             raise RegistryError(f"{self.host}: the token service answered HTTP {token_response.status_code}")
         try:
@@ -228,8 +307,9 @@ class RegistryClient(oras.provider.Registry):
         if response.status_code == 404:
             raise RegistryNotFound(f"{self.host}: {what} not found")
         if response.status_code in (401, 403):
-            raise RegistryError(
-                f"{self.host}: access to {what} denied (HTTP {response.status_code}): wrong credentials?"
+            raise RegistryDenied(
+                f"{self.host}: access to {what} denied (HTTP {response.status_code}): wrong credentials?",
+                self._credentials is None,
             )
         raise RegistryError(f"{self.host}: {what}: HTTP {response.status_code}")
 

@@ -26,6 +26,7 @@ class Credentials:
     username: str = ""
     password: str = field(default="", repr=False)
     identity_token: str = field(default="", repr=False)  # OAuth2 refresh token from `docker login`
+    origin: str = field(default="", compare=False)  # where they were found, for an error that says so (no secret)
 
     def basic_header(self) -> str:
         return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
@@ -37,9 +38,13 @@ def _config_keys(host: str) -> tuple[str, ...]:
     return (host, f"https://{host}", f"http://{host}", f"https://{host}/v1/", f"https://{host}/v2/")
 
 
+def docker_config_path() -> Path:
+    """The Docker config file crane and docker read: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`."""
+    return Path(os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")) / "config.json"
+
+
 def _docker_config() -> dict:
-    base = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
-    path = Path(base) / "config.json"
+    path = docker_config_path()
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -66,8 +71,8 @@ def _helper(name: str, host: str) -> Credentials | None:
         raise CredentialError(f"credential helper {binary} returned something that is not JSON") from None
     user, secret = data.get("Username", ""), data.get("Secret", "")
     if user == "<token>":
-        return Credentials(identity_token=secret)
-    return Credentials(user, secret)
+        return Credentials(identity_token=secret, origin=f"credential helper {binary}")
+    return Credentials(user, secret, origin=f"credential helper {binary}")
 
 
 def find_credentials(host: str, explicit: Credentials | None = None) -> Credentials | None:
@@ -85,16 +90,17 @@ def find_credentials(host: str, explicit: Credentials | None = None) -> Credenti
         entry = auths.get(key)
         if not entry:
             continue
+        origin = f"{docker_config_path()} (auths)"
         if entry.get("identitytoken"):
-            return Credentials(entry.get("username", ""), identity_token=entry["identitytoken"])
+            return Credentials(entry.get("username", ""), identity_token=entry["identitytoken"], origin=origin)
         if entry.get("auth"):
             try:
                 user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
             except ValueError:
                 raise CredentialError(f"Docker config: the auth entry for {key} is not valid base64") from None
-            return Credentials(user, password)
+            return Credentials(user, password, origin=origin)
         if entry.get("username"):
-            return Credentials(entry["username"], entry.get("password", ""))
+            return Credentials(entry["username"], entry.get("password", ""), origin=origin)
     if config.get("credsStore"):
         return _helper(config["credsStore"], keys[0])
     return None

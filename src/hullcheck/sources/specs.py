@@ -12,6 +12,9 @@ class RepoSpec:
     name: str  # the repository's name in reports
     url: str  # as configured; may carry credentials, so never store or print it
     ref: str | None
+    # Why this configured source cannot be audited (a glob that matched no directory, a folder that is no
+    # repository): known when the config is loaded, recorded by the crawl as the failure of its row.
+    problem: str | None = None
 
     @property
     def display_url(self) -> str:
