@@ -1,7 +1,7 @@
 -- What a run covers, for the audit's summary: every Dockerfile and Compose service of the
 -- repositories it audited (unchanged ones included: a quiet night still covers them), how many
 -- Dockerfiles are new or changed since each repository's previous audited snapshot, and the image
--- tags and registries it read. Parameter $1: the run (published: public views only).
+-- tags and registries it read. Parameter $1: the run, just published (read by the writer that published it).
 WITH this AS (SELECT run_id, effective_at FROM runs WHERE run_id = $1),
 previous AS (  -- per repository of the run, its newest audited snapshot before it
     SELECT s.repo, arg_max(s.run_id, s.effective_at) AS run_id

@@ -86,6 +86,17 @@ class ImageSummary:
 
 
 @dataclass
+class Coverage:
+    """What a published run covers, read back from its views (unchanged repositories included)."""
+
+    dockerfiles: int
+    dockerfiles_changed: int  # new or changed since each repository's previous audited snapshot
+    compose_services: int
+    registries: int
+    tags: int
+
+
+@dataclass
 class AuditSummary:
     run_id: int
     status: str = "running"  # running | ok | partial | failed
@@ -97,6 +108,7 @@ class AuditSummary:
     # What is complete but not as configured (team globs matching nothing, subjects no team owns): said in
     # the summary, never a failure (`policy.coverage`).
     warnings: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None  # None for a run that did not finish (never visible)
 
     @property
     def exit_code(self) -> int:
@@ -129,6 +141,7 @@ def run_audit(
             raise
         publish_run(store, cfg, catalog, summary)
         summary.warnings = coverage_of(store, cfg, summary, with_images)
+        summary.coverage = Coverage(*(int(v or 0) for v in store.query("run_coverage", [summary.run_id])[0]))
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -52,7 +52,7 @@ def run_audit_command(
     except HullcheckError as e:
         error(str(e))
         return EXIT_ERROR
-    _print_summary(summary, cfg.database_path, fmt)
+    _print_summary(summary, fmt)
     return summary.exit_code
 
 
@@ -87,11 +87,10 @@ def _with_progress_bar(
         return run_audit(cfg, as_of, only, update, cancel)
 
 
-def _print_summary(s: AuditSummary, database: Path, fmt: str = "text") -> None:
+def _print_summary(s: AuditSummary, fmt: str = "text") -> None:
     from hullcheck.cli import summary
 
-    cov = summary.coverage(database, s.run_id, s.status)
-    (summary.print_json if fmt == "json" else summary.print_text)(s, cov)
+    (summary.print_json if fmt == "json" else summary.print_text)(s)
 
 
 def run_backfill_command(config_path: Path, weeks: int, every: str) -> int:
@@ -119,7 +118,7 @@ def run_backfill_command(config_path: Path, weeks: int, every: str) -> int:
         print(f"as of {moment:%Y-%m-%d %H:%M:%S} UTC ({moment:%G-W%V}):", flush=True)
 
     def after(moment: datetime, summary: AuditSummary) -> None:
-        _print_summary(summary, cfg.database_path)
+        _print_summary(summary)
 
     try:
         result = run_backfill(cfg, weeks, period, before_each=before, after_each=after)

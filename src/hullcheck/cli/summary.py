@@ -5,44 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hullcheck.audit import AuditSummary
 from hullcheck.cli.common import human_duration, shown
-from hullcheck.errors import HullcheckError
 
 SUMMARY_VERSION = 1  # bumped when a key of the JSON summary changes meaning or goes away
 
 
-@dataclass
-class Coverage:
-    """What the published run covers, read back from the database (unchanged repositories included)."""
-
-    dockerfiles: int
-    dockerfiles_changed: int
-    compose_services: int
-    registries: int
-    tags: int
-
-
-def coverage(database: Path, run_id: int, status: str) -> Coverage | None:
-    """None when the run is not visible (a failed run), or the database cannot be read right now."""
-    if status not in ("ok", "partial"):
-        return None
-    from hullcheck.store import Store
-
-    try:
-        with Store.open(database, read_only=True) as store:
-            rows = store.query("run_coverage", [run_id])
-    except HullcheckError:
-        return None
-    return Coverage(*(int(v or 0) for v in rows[0])) if rows else None
-
-
-def print_text(s: AuditSummary, cov: Coverage | None) -> None:
-    g, i = s.git, s.images
+def print_text(s: AuditSummary) -> None:
+    g, i, cov = s.git, s.images, s.coverage
     repos = f"{g.total} repos: {g.extracted} extracted, {g.unchanged} unchanged, {g.empty} empty, {g.failed} failed"
     if cov is not None:
         covered = (f"{cov.dockerfiles} Dockerfiles ({cov.dockerfiles_changed} new or changed), "
@@ -73,8 +45,8 @@ def print_text(s: AuditSummary, cov: Coverage | None) -> None:
         print(f"  warning: {shown(w)}")
 
 
-def as_json(s: AuditSummary, cov: Coverage | None) -> dict[str, Any]:
-    g, i, ev = s.git, s.images, s.evaluation
+def as_json(s: AuditSummary) -> dict[str, Any]:
+    g, i, ev, cov = s.git, s.images, s.evaluation, s.coverage
     return {
         "version": SUMMARY_VERSION,
         "run_id": s.run_id,
@@ -112,10 +84,10 @@ def as_json(s: AuditSummary, cov: Coverage | None) -> dict[str, Any]:
         },
         "evaluation_error": s.evaluation_error,
         "failures": list(g.failures + i.failures),
-        "warnings": list(getattr(s, "warnings", [])),
+        "warnings": list(s.warnings),
     }
 
 
-def print_json(s: AuditSummary, cov: Coverage | None) -> None:
-    json.dump(as_json(s, cov), sys.stdout, indent=1, ensure_ascii=False)
+def print_json(s: AuditSummary) -> None:
+    json.dump(as_json(s), sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")
