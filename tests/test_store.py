@@ -11,6 +11,7 @@ import duckdb
 
 from hullcheck.assets import sql_dir
 from hullcheck.store import Store
+from hullcheck.store_files import DatabaseFiles
 
 
 def test_migrations_apply_once_and_record_the_schema_version(tmp_path: Path) -> None:
@@ -41,6 +42,29 @@ def test_views_are_recreated_when_their_sql_changes(tmp_path: Path) -> None:
 class _Row:
     a: str
     b: list[int]
+
+
+def test_commits_inside_checkpoint_at_publish_leave_the_checkpoint_to_publish(tmp_path: Path) -> None:
+    db = tmp_path / "h.duckdb"
+    wal = DatabaseFiles.wal(DatabaseFiles(db).work)
+    with Store.open(db) as store:
+        store.ad_hoc("SET checkpoint_threshold = '1KiB'; CREATE TABLE t (a VARCHAR)")
+
+        def commit_rows() -> None:
+            with store.transaction():
+                store.ad_hoc("INSERT INTO t SELECT 'x' || range FROM range(20000)")
+
+        commit_rows()  # past the threshold: the commit checkpoints, the log is emptied
+        assert not wal.exists() or wal.stat().st_size == 0
+        with store.checkpoint_at_publish():
+            commit_rows()
+            commit_rows()
+            assert wal.stat().st_size > 100_000  # both commits wait in the log
+        threshold = store.ad_hoc("SELECT current_setting('checkpoint_threshold')").rows[0][0]
+        assert threshold in ("1.0 KiB", "1.0KiB", "1024 bytes"), threshold  # restored
+        store.publish()
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert store.ad_hoc("SELECT count(*) FROM t").rows[0][0] == 60_000
 
 
 def test_insert_binds_values_and_refuses_unsafe_identifiers(tmp_path: Path) -> None:

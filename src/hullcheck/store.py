@@ -365,6 +365,19 @@ class Store:
         finally:
             self._con.execute(f"SET memory_limit = '{max(before, 1024**2) // 1024**2}MiB'")
 
+    @contextmanager
+    def checkpoint_at_publish(self) -> Iterator[None]:
+        """Commits in the block never checkpoint on their own: a writer's `publish()` checkpoints anyway,
+        moments later, so a checkpoint that a commit triggers (DuckDB's 16 MiB of log) is work done twice in
+        one audit and lands in whichever stage crossed the threshold. The log grows by what the block
+        writes (an evaluation of 100,000 instructions: ~20 MiB); a killed process replays it on the next open."""
+        before = self._con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+        self._con.execute("SET checkpoint_threshold = '64GiB'")
+        try:
+            yield
+        finally:
+            self._con.execute("SET checkpoint_threshold = ?", [before[0] if before else "16MiB"])
+
     def _parse_limit(self) -> int:
         text = str(self._con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
         number, _, unit = text.strip().partition(" ")

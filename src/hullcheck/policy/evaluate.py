@@ -122,7 +122,8 @@ def evaluate_run(
     situations = resolve_situations(catalog, cfg)
     failed: dict[str, str] = {}
     one_by_one = False
-    with store.at_least_memory(_evaluation_memory(store, run_id)):
+    # The findings wait in the log for the checkpoint the writer's publish makes anyway (Store docs).
+    with store.at_least_memory(_evaluation_memory(store, run_id)), store.checkpoint_at_publish():
         return _evaluate_with_retries(store, cfg, run_id, catalog, situations, trigger, today, publish, failed,
                                       started, one_by_one)  # fmt: skip
 
