@@ -64,6 +64,26 @@ _FLAG_VALUE = re.compile(r"(?<![\w-])(?P<key>--[A-Za-z][A-Za-z0-9\-]{0,127})(?P<
 _REFERENCE_ONLY = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*([:?+\-][^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)$")
 
 
+# What every pattern above needs somewhere in a text before it can change it (lower-cased): a text
+# this does not match is left as it is by `redact_text`, so storage screens with it first (most text,
+# paths and image names, has none of these) and only flagged values pay for the redaction. It must
+# stay a superset of the patterns: `tests/test_redaction_screen.py` checks it against them. One
+# expression that Python's `re` and RE2 (pyarrow, a whole column at once) read alike: no lookbehind.
+# The command-line forms are anchored like their patterns (`\s-p`, `-…u` after no word character), so
+# that `site-packages` or `x86_64-linux-gnu` are not flagged; `@` alone changes nothing without `://`.
+SCREEN_PATTERN = (
+    r"pass|pwd|secret|token|key|credential|auth|dsn|login|--user|begin|://"  # names, headers, URLs, PEM
+    r"|akia|gh[pousr]_|_pat|glpat|xox[abprs]-|sk-|aiza|eyj"  # token shapes
+    r"|\s-p|(?:^|[^a-z0-9_-])-[a-z]{0,8}u"  # -p PASSWORD, -u user:password (curl -fsSLu too)
+)
+SCREEN = re.compile(SCREEN_PATTERN, re.IGNORECASE)
+
+
+def might_hold_secret(text: str) -> bool:
+    """False when `redact_text(text)` would return `text` unchanged (cheap: one scan)."""
+    return SCREEN.search(text) is not None
+
+
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
 

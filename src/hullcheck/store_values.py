@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hullcheck.redact import redact_text
+from hullcheck.redact import SCREEN_PATTERN, might_hold_secret, redact_text
 
 Cleaner = Callable[[Any], Any]
 Repairs = Counter[str]  # "table.column: what" -> count
@@ -35,21 +34,9 @@ _INT_BITS = {"tinyint": 8, "smallint": 16, "integer": 32, "bigint": 64, "hugeint
 _UINT_BITS = {"utinyint": 8, "usmallint": 16, "uinteger": 32, "ubigint": 64}
 
 
-# Words without which redact_text changes nothing: checked first, because most text (paths, image
-# names, digests) has none of them and the full redaction costs ~15 µs per value.
-_SECRET_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "auth", "session", "dsn", "://", "akia",
-                 "_pat", "glpat", "xox", "sk-", "aiza", "eyj", "begin", "-u", "--user", "login", "-p", "@")  # fmt: skip
-
-
-# The same screen over a whole column at once, in C (RE2): only the values it flags go through Python.
-_HINTS_RE = "|".join(re.escape(h) for h in _SECRET_HINTS)
-
-
 def redact_stored(s: str) -> str:
-    low = s.lower()
-    if not any(h in low for h in _SECRET_HINTS):
-        return s
-    return redact_text(s)
+    """`s` with any secret in it redacted; most text is screened out first (`redact.SCREEN`)."""
+    return redact_text(s) if might_hold_secret(s) else s
 
 
 def clean_text(s: str) -> str:
@@ -68,8 +55,7 @@ def cleaner(typ: duckdb.typing.DuckDBPyType, where: str, repairs: Repairs) -> Cl
 
         def document(v: str) -> tuple[str, Counter[str]]:
             found: Counter[str] = Counter()
-            low = v.lower()
-            if not any(h in low for h in _SECRET_HINTS) and "\\u" not in low:
+            if not might_hold_secret(v) and "\\u" not in v.lower():
                 return v, found  # nothing a redaction or a text repair would change: not parsed
             try:
                 doc = json.loads(v)
@@ -209,7 +195,7 @@ def arrow_column(values: list[Any], typ: pa.DataType, fn: Cleaner | None) -> pa.
             arr = pa.array(values, typ)
         except UnicodeEncodeError:  # a lone surrogate: the whole column goes the careful way
             return pa.array(fn.column(values), typ)
-        pattern = _HINTS_RE if kind == "text" else _HINTS_RE + r"|\\u"
+        pattern = SCREEN_PATTERN if kind == "text" else SCREEN_PATTERN + r"|\\u"
         flagged = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(arr, pattern, ignore_case=True), False))
         if len(flagged) == 0:
             return arr
