@@ -4,8 +4,9 @@
 
 1. A corpus-sized audit: a synthetic git org of N repositories (default 200: Dockerfiles, Compose files,
    build manifests; about 15,000 rows), audited once from scratch.
-2. A layer scan: an OCI layout holding one image whose layer has F files (default 60,000), audited with
-   `layer_scan: true` (one `layer_file_facts` row per file).
+2. A layer scan: an OCI layout holding one image whose layer has F files (default 60,000) under the
+   directories real layers have (site-packages, node_modules/@scope, x86_64-linux-gnu, plain data),
+   audited with `layer_scan: true` (one `layer_file_facts` row per file).
 
 Each is an in-process `run_audit`; every call of `Store.insert_groups` is timed from outside (so the
 script measures older code the same way), and the figures are the sum over the audit: rows, seconds,
@@ -57,6 +58,16 @@ def measure(label: str, config: Path, top: int) -> None:
         print(f"    {table:<24} {n:>8,} rows  {SECONDS[table]:.3f}s  {n / SECONDS[table]:>12,.0f} rows/s")
 
 
+# Paths as real layers have them (a Python runtime, npm packages, system libraries, plain data): the
+# storage screen reads every path, so paths like these are what its cost depends on.
+_LAYER_DIRS = ("usr/local/lib/python3.11/site-packages/pkg{}", "app/node_modules/@scope/mod{}",
+               "usr/lib/x86_64-linux-gnu/lib{}", "usr/share/app/d{}")  # fmt: skip
+
+
+def _layer_path(i: int) -> str:
+    return f"/{_LAYER_DIRS[i % len(_LAYER_DIRS)].format(i // 1000)}/f{i}.txt"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repos", type=int, default=200)
@@ -68,7 +79,7 @@ def main() -> None:
         root = Path(tmp)
         measure(f"corpus-sized audit ({args.repos} repositories)", make_org(root / "org", args.repos), args.top)
 
-        files = {f"/usr/share/app/d{i // 1000}/f{i}.txt": f"{i}\n".encode() for i in range(args.layer_files)}
+        files = {_layer_path(i): f"{i}\n".encode() for i in range(args.layer_files)}
         write_oci_layout(root / "layout", {"1.0": Image([Layer(files)], {"Labels": {"title": "many-files"}})})
         cfg = root / "layout.yaml"
         cfg.write_text(
