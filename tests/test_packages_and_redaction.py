@@ -87,6 +87,10 @@ def test_package_install_is_a_value() -> None:
         ("AWS_REGION", "eu-west-1", False),
         ("SOMETHING", "AKIAIOSFODNN7EXAMPLE", True),
         ("EMPTY_SECRET", "", False),
+        ("AIRFLOW__API__AUTH_BACKENDS", "airflow.api.auth.backend.basic_auth", False),  # a class path
+        ("TOKEN_TTL", "3600", False),
+        ("AUTH_BACKEND", "ghp_" + "a1B2" * 9, True),  # a credential's shape under any name
+        ("AUTH_HEADER", "Bearer abc", True),  # a header carries the secret itself
     ],
 )
 def test_redact_value(name: str, value: str, redacted: bool) -> None:

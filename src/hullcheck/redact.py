@@ -16,8 +16,13 @@ SECRET_NAME = re.compile(
     r"(?i)(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key"
     r"|credential|auth|session[_-]?key|signing[_-]?key|encryption[_-]?key|client[_-]?secret|dsn)"
 )
-# Names that contain a secret word but are configuration, not secrets.
-_NOT_SECRET_NAME = re.compile(r"(?i)(_(file|path|dir|url|endpoint|host|port|user(name)?|method|type|enabled)$)")
+# Names that contain a secret word but are configuration, not secrets: where a secret is, how it is
+# checked and for how long (`AIRFLOW__API__AUTH_BACKENDS` names a Python class, `TOKEN_TTL` a number).
+# A value with a credential's shape is redacted whatever its name (`looks_secret`).
+_NOT_SECRET_NAME = re.compile(
+    r"(?i)(_(file|path|dir|url|endpoint|host|port|user(name)?|method|type|enabled|backends?|mode|providers?"
+    r"|strategy|scheme|timeout|ttl|expiry|lifetime|length|version)$)"
+)
 
 _TOKEN_SHAPES = [
     r"AKIA[0-9A-Z]{16}",  # AWS access key id
