@@ -10,9 +10,9 @@ table in bulk (millions of values a second) where a parameter per value costs a 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, is_dataclass
-from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from hullcheck.columns import is_stored
-from hullcheck.store_values import Cleaner, Repairs, arrow_column, table_cleaners
+from hullcheck.store_values import Cleaner, Repairs, arrow_column, clean_column, table_cleaners
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Rows per INSERT statement (one Arrow table each): bounds the memory of one statement.
@@ -73,24 +73,38 @@ class RowWriter:
 
     def _send(self, con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema, table: str, columns: list[str],
               row_fields: list[str], batch: list[tuple[Mapping[str, Any], Sequence[Any]]]) -> None:  # fmt: skip
-        cols: list[list[Any]] = [[] for _ in columns]
-        for constants, rows in batch:
-            for k, v in enumerate(constants.values()):
-                cols[k].extend(repeat(v, len(rows)))
-            base = len(constants)
+        base = len(columns) - len(row_fields)  # the constant columns come first
+        cols: list[list[Any]] = [[] for _ in row_fields]
+        for _, rows in batch:
             for j, f in enumerate(row_fields):
-                cols[base + j].extend(map(attrgetter(f), rows))
+                cols[j].extend(map(attrgetter(f), rows))
         cleaners = self._cleaners[table]
-        arrays = []
-        for k, col in enumerate(cols):
-            typ = schema.field(k).type
+        arrays = [self._constant(batch, k, schema.field(k).type, cleaners.get(columns[k])) for k in range(base)]
+        for j, col in enumerate(cols):
+            typ = schema.field(base + j).type
             if _nested(typ) and any(type(v) not in _PLAIN for v in col):
                 col = [v if type(v) in _PLAIN else _value(v) for v in col]
-            arrays.append(arrow_column(col, typ, cleaners.get(columns[k])))
+            arrays.append(arrow_column(col, typ, cleaners.get(columns[base + j])))
         # Read by DuckDB's replacement scan (this local variable's name, in `sql`): registering a name
         # each time costs a catalog change, ~2 ms a statement inside a large transaction.
         hullcheck_rows = pa.Table.from_arrays(arrays, schema=schema)  # noqa: F841 - read by name in `sql`
         con.execute(sql)
+
+    def _constant(self, batch: list[tuple[Mapping[str, Any], Sequence[Any]]], k: int, typ: pa.DataType,
+                  fn: Cleaner | None) -> pa.Array:  # fmt: skip
+        """A constant column (a run id, a layer digest: one value per group): each group's value cleaned once
+        and repeated by Arrow, not screened once per row (60,000 copies of a digest in a layer scan). A repair
+        still counts once per row."""
+        parts = []
+        for constants, rows in batch:
+            value = list(constants.values())[k]
+            if fn is not None:
+                before = Counter(self.repairs)
+                value = clean_column(fn, [value])[0]
+                for what, n in (self.repairs - before).items():
+                    self.repairs[what] += n * (len(rows) - 1)
+            parts.append(pa.repeat(pa.scalar(value, typ), len(rows)))
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
     def _schema(self, con: duckdb.DuckDBPyConnection, table: str, columns: list[str], quoted: str) -> pa.Schema:
         """The Arrow schema of `columns`, and the table's cleaners, read once from one relation."""
