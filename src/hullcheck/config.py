@@ -130,7 +130,7 @@ class Config(_Model):
     concurrency: int = Field(4, ge=1, le=64)
     git_timeout_seconds: int = Field(600, ge=1)
     write_batch_repos: int = Field(
-        500, ge=1, description="repositories written per database transaction (at most 5 s of crawl apart)"
+        500, ge=1, description="repositories written per database transaction (at most 30 s of crawl apart)"
     )
     database_wait_seconds: float = Field(
         600, ge=0, description="how long a writer waits for another audit to finish before it gives up"

@@ -16,7 +16,10 @@ from hullcheck.extract.dockerfile.rows import DockerfileFacts
 from hullcheck.extract.signals import SignalRow
 from hullcheck.store import Store
 
-FLUSH_EVERY_SECONDS = 5.0
+# A batch is written after this long even when it is not full: what a crash loses (its facts are
+# written again by the next run). Longer than a small org's whole crawl, because a flush during the
+# crawl is 5-10x slower than after it: its Python competes with the crawl threads for the GIL.
+FLUSH_EVERY_SECONDS = 30.0
 _DF_TABLES = ("df_files", "df_stages", "df_instructions", "df_packages", "df_vars", "df_copies")
 
 
