@@ -67,6 +67,16 @@ def test_commits_inside_checkpoint_at_publish_leave_the_checkpoint_to_publish(tm
         assert store.ad_hoc("SELECT count(*) FROM t").rows[0][0] == 60_000
 
 
+def test_a_constant_column_is_cleaned_once_and_its_repairs_count_per_row(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "h.duckdb") as store:
+        store.ad_hoc("CREATE TABLE t (c VARCHAR, a VARCHAR, b INTEGER[])")
+        groups = [({"c": "api_token=hcCANARYconst"}, [_Row("x", [1])] * 300), ({"c": "plain"}, [_Row("y", [2])] * 2)]
+        assert store.insert_groups("t", groups) == 302
+        rows = store.ad_hoc("SELECT c, count(*) FROM t GROUP BY c ORDER BY c").rows
+        assert rows == [("api_token=<redacted>", 300), ("plain", 2)], rows
+        assert store.repairs["t.c: secret redacted"] == 300
+
+
 def test_insert_binds_values_and_refuses_unsafe_identifiers(tmp_path: Path) -> None:
     with Store.open(tmp_path / "h.duckdb") as store:
         store.ad_hoc("CREATE TABLE t (a VARCHAR, b INTEGER[])")
