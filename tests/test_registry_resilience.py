@@ -178,10 +178,13 @@ def test_faults_on_every_kind_of_request_end_in_complete_facts_or_named_errors(
     faulty = tmp_path / "faulty"
     for night in range(2):  # the first night GETs every manifest; the second HEADs the tags it saw
         for kind in ("catalog", "tags", "manifest", "blob"):  # the first request of each kind, surely
+            # The second night's first manifest request may be a GET (a tag that failed the first night):
+            # its HEADs are faulted by name, or a quarter of a few HEADs can all escape the chaos.
+            method = "HEAD" if kind == "manifest" and night == 1 else None
             if isinstance(mode, str):
-                proxy.break_next(1, mode, kinds={kind})  # the catalog's own body too
+                proxy.break_next(1, mode, kinds={kind}, method=method)  # the catalog's own body too
             else:
-                proxy.fail_next(1, status=mode, retry_after="0", kinds={kind})
+                proxy.fail_next(1, status=mode, retry_after="0", kinds={kind}, method=method)
         proxy.chaos(0.25, [mode], seed=night + 1)  # and a quarter of all the others
         summary, db = _night(faulty, config)
         proxy.clear_faults()

@@ -122,6 +122,7 @@ class _Fault:
     kinds: frozenset[str] | None
     stall_seconds: float | None = None  # None: the proxy's .stall_seconds
     match: str | None = None  # only requests whose path contains this (a digest, a repository)
+    method: str | None = None  # only requests of this method ("HEAD"), if given
 
     @property
     def status(self) -> int | None:
@@ -213,13 +214,13 @@ class RegistryProxy:
         retry_after: int | float | str | None = None,
         kinds: set[str] | None = None,
         match: str | None = None,
+        method: str | None = None,
     ) -> None:
-        """Answer the next `n` requests (of `kinds`, whose path contains `match`, if given) with `status`
-        (+ Retry-After) without forwarding."""
+        """Answer the next `n` requests (of `kinds`, whose path contains `match`, of `method`, if given) with
+        `status` (+ Retry-After) without forwarding."""
         with self._lock:
-            self._faults.append(
-                _Fault(n, _mode_name(status), retry_after, frozenset(kinds) if kinds else None, match=match)
-            )
+            kind_set = frozenset(kinds) if kinds else None
+            self._faults.append(_Fault(n, _mode_name(status), retry_after, kind_set, match=match, method=method))
 
     def break_next(
         self,
@@ -228,8 +229,10 @@ class RegistryProxy:
         kinds: set[str] | None = None,
         stall_seconds: float | None = None,
         match: str | None = None,
+        method: str | None = None,
     ) -> None:
-        """Forward the next `n` requests (of `kinds`) and break the registry's answer on the wire as `mode`.
+        """Forward the next `n` requests (of `kinds`, of `method` if given) and break the registry's answer
+        on the wire as `mode`.
 
         `mode`: "reset" | "truncate" | "stall" (headers with the full Content-Length and half the body,
         then a TCP reset | a normal close | `stall_seconds` of silence and a close) | "reset_before"
@@ -238,7 +241,8 @@ class RegistryProxy:
         if mode not in BODY_MODES:
             raise ValueError(f"break_next mode must be one of {BODY_MODES}, not {mode!r}")
         with self._lock:
-            self._faults.append(_Fault(n, mode, None, frozenset(kinds) if kinds else None, stall_seconds, match))
+            kind_set = frozenset(kinds) if kinds else None
+            self._faults.append(_Fault(n, mode, None, kind_set, stall_seconds, match, method))
 
     def chaos(self, rate: float, modes: Iterable[int | str], seed: int, kinds: set[str] | None = None) -> None:
         """From now on, fault each request (of `kinds`) with probability `rate`, the mode drawn from `modes`.
@@ -320,13 +324,14 @@ class RegistryProxy:
         self._server.server_close()
 
     # --- used by the handler -------------------------------------------------------------
-    def _take_fault(self, kind: str, path: str = "") -> _Fault | None:
+    def _take_fault(self, kind: str, path: str = "", method: str = "") -> _Fault | None:
         with self._lock:
             for fault in self._faults:
                 if (
                     fault.remaining > 0
                     and (fault.kinds is None or kind in fault.kinds)
                     and (fault.match is None or fault.match in path)
+                    and (fault.method is None or fault.method == method)
                 ):
                     fault.remaining -= 1
                     return fault
@@ -375,7 +380,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self) -> None:
         proxy, kind = self.proxy, kind_of(self.path)
         body = self._body()
-        fault = proxy._take_fault(kind, self.path)
+        fault = proxy._take_fault(kind, self.path, self.command)
         if fault is not None and fault.status is not None:
             proxy._record(Logged(self.command, self.path, kind, fault.status, True, fault.mode))
             err = {"errors": [{"code": "UNAVAILABLE", "message": "injected by the test proxy", "detail": None}]}
