@@ -2,7 +2,7 @@
 -- also those of the newest full run before it), its newest audited snapshot at or before the run.
 -- A repository that failed that night is judged on its last audited commit, not dropped. The
 -- evaluation's copies of the git fact views keep the rows of these (run_id, repo) pairs only.
-CREATE OR REPLACE TEMP TABLE scope_git AS
+CREATE OR REPLACE TABLE hullcheck_eval.main.scope_git AS
 WITH target AS (SELECT run_id, effective_at, only_repos FROM runs WHERE run_id = $1),
 last_full AS (
     SELECT max(r.run_id) AS run_id FROM runs r, target t

@@ -1,6 +1,6 @@
 -- The image tags in effect at run $1: per registry (or layout), the tags its newest successful
 -- read at or before the run listed. The evaluation's copies of the image fact views keep these.
-CREATE OR REPLACE TEMP TABLE scope_images AS
+CREATE OR REPLACE TABLE hullcheck_eval.main.scope_images AS
 WITH target AS (SELECT run_id, effective_at FROM runs WHERE run_id = $1),
 reads AS (
     SELECT i.registry, i.run_id, i.effective_at FROM images i, target t

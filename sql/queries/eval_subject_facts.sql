@@ -2,7 +2,7 @@
 -- repository's owner), with what decides its owner and profile: read from the evaluation's scoped
 -- copies of the fact views (sql/queries/eval_scope_*.sql), so they hold the facts in effect only.
 -- The engine decides owners (policy/ownership.py) and joins its decisions back by subject_id.
-CREATE OR REPLACE TEMP TABLE subject_facts AS
+CREATE OR REPLACE TABLE hullcheck_eval.main.subject_facts AS
 WITH labels AS (
     SELECT registry, repository, tag,
            arg_min_null(list_filter(labels, lambda x: x."key" = 'org.hullcheck.team')[1]."value", manifest_digest)

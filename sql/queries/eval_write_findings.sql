@@ -1,14 +1,15 @@
+-- Reads the scratch tables of the evaluation (hullcheck_eval, store_scratch.py) its workers made.
 -- Findings of evaluation $1 on day $2: fingerprint (policy, subject, the policy's key: never a
 -- line) and the waiver that applies: the first active config waiver
 -- (by its place in the config) whose policy, team and subject glob match, else a `# hadolint
 -- ignore=` pragma on the finding's instruction (or `global`) naming an equivalent rule.
 WITH f AS (
     SELECT f.rowid AS fid, f.*, s.subject_kind, s.subject, s.team, s.situation, s.repo, s.path
-    FROM policy_findings f JOIN subjects s USING (subject_id)
+    FROM hullcheck_eval.main.policy_findings f JOIN hullcheck_eval.main.subjects s USING (subject_id)
 ),
 by_config AS (
     SELECT f.fid, arg_min(w.waiver_index, w.waiver_index) AS waiver_index
-    FROM f JOIN config_waivers w
+    FROM f JOIN hullcheck_eval.main.config_waivers w
       ON w.policy_id = f.policy_id AND (w.team IS NULL OR w.team = f.team) AND f.subject GLOB w.subject
     WHERE w.expires >= $2
     GROUP BY f.fid
@@ -17,8 +18,8 @@ by_pragma AS (
     SELECT f.fid, min(p.line) AS line, list_sort(list_distinct(flatten(list(list_intersect(p.codes, m.hadolint)))))
                AS codes
     FROM f
-    JOIN policy_meta m USING (policy_id)
-    JOIN pragmas p ON p.repo = f.repo AND p.path = f.path AND (p.line = 0 OR p.line = f.line)
+    JOIN hullcheck_eval.main.policy_meta m USING (policy_id)
+    JOIN hullcheck_eval.main.pragmas p ON p.repo = f.repo AND p.path = f.path AND (p.line = 0 OR p.line = f.line)
     WHERE f.subject_kind = 'dockerfile' AND len(list_intersect(p.codes, m.hadolint)) > 0
     GROUP BY f.fid
 )
@@ -34,5 +35,5 @@ SELECT $1, f.policy_id, f.severity, f.subject_id, f.line, f.stage, f.message, f.
        END
 FROM f
 LEFT JOIN by_config w USING (fid)
-LEFT JOIN config_waivers cw ON cw.waiver_index = w.waiver_index
+LEFT JOIN hullcheck_eval.main.config_waivers cw ON cw.waiver_index = w.waiver_index
 LEFT JOIN by_pragma p ON p.fid = f.fid AND w.waiver_index IS NULL;

@@ -1,12 +1,14 @@
 """The DuckDB store: one file, schema migrations from sql/schema/, public views from sql/views/.
 
-The only module that holds a DuckDB connection. Everything else goes through:
+The only module that holds a DuckDB connection (with its helpers store_writes, for bulk rows, and
+store_scratch, for the cursors of an evaluation). Everything else goes through:
 - `transaction()`: a block that commits, or rolls back on any exception;
 - `query(name, params)` / `execute(name, params)`: the files of sql/queries/, parameters bound;
 - `insert(table, rows, **constant_columns)`: dataclass rows, columns taken from their fields;
   `insert_groups` for rows that share constants per group (a blob's stages, a project's services);
 - `delete_where_in(table, column, values)`: the mechanical delete before facts are replaced;
-- `ad_hoc(sql)`: what `hullcheck sql` runs for a person, read-only.
+- `ad_hoc(sql)`: what `hullcheck sql` runs for a person, read-only;
+- `scratch(workers)`: an evaluation's scratch database and the cursors that work in it side by side.
 
 Readers open the published snapshot; one writer at a time works in its own file and publishes a new
 snapshot when it closes (`publish()`; the files and the lock are in store_files).
@@ -26,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from hullcheck.assets import read_sql, sql_dir
 from hullcheck.errors import DatabaseLocked, DatabaseMissing, QueryParameterError, StoreError
@@ -39,19 +40,13 @@ from hullcheck.store_files import (
     prepare_work,
     replace_durably,
 )
+from hullcheck.store_scratch import Scratch, scratch
 from hullcheck.store_values import Repairs
 from hullcheck.store_writes import RowWriter
 
 _log = logging.getLogger(__name__)
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-# The column types `temp_table` accepts, as Arrow types (DuckDB maps each back to the same SQL type).
-_ARROW = {
-    "VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(), "DATE": pa.date32(), "VARCHAR[]": pa.list_(pa.string()), "BIGINT[]": pa.list_(pa.int64()),
-}  # fmt: skip
-
-
 # DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
 # copies, a policy's joins) would then grow its RSS far past what the crawl needs. Past this limit
 # DuckDB spills to `<database>.tmp/` instead; `database_memory_limit` in the config changes it.
@@ -98,7 +93,7 @@ class Store:
         self._con = con
         self.path = path  # the published database: what readers open, what messages name
         self._writer = writer
-        self._catalog: str | None = None  # the database's catalog name, which scoped copies read from
+        self._catalog: str | None = None  # the database's catalog name, which the scratch's cursors read
         self.repairs: Repairs = Counter()  # what was changed to make values storable, by table.column
         self._rows = RowWriter(self.repairs)
         self.rewrote_storage = False  # opened a file in a newer storage format and rewrote it for DuckDB 1.4
@@ -305,38 +300,18 @@ class Store:
         cur = self._con.execute(sql, list(params))
         return Result([d[0] for d in cur.description or []], cur.fetchall())
 
-    def temp_table(
-        self,
-        name: str,
-        columns: Sequence[tuple[str, str]],
-        rows: Sequence[Sequence[Any]] = (),
-        *,
-        by_column: Sequence[Sequence[Any]] | None = None,
-    ) -> None:
-        """(Re)create a connection-local table, e.g. the typed `params` a policy's SQL joins, from rows or
-        from one list per column (`by_column`: no transposition for a large table). Sent as one Arrow
-        table: DuckDB reads its columns in bulk instead of converting Python values one by one."""
-        names = [c for c, _ in columns]
-        safe = _IDENT.match(name) and all(_IDENT.match(c) for c in names)
-        if not safe or not all(t in _ARROW for _, t in columns):
-            raise ValueError(f"unsafe identifier or type in {name}{tuple(columns)}")  # from code only
-        cols = by_column if by_column is not None else [[r[k] for r in rows] for k in range(len(columns))]
-        arrays = [pa.array(list(c), _ARROW[t]) for c, (_, t) in zip(cols, columns, strict=True)]
-        hullcheck_rows = pa.Table.from_arrays(arrays, names=names)  # noqa: F841 - read by its name (replacement scan)
-        self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM hullcheck_rows")
+    # -- the evaluation's scratch database (store_scratch) -------------------------------------
+    @contextmanager
+    def scratch(self, workers: int) -> Iterator[Scratch]:
+        """A scratch database and `workers` cursors on this database, for one evaluation."""
+        with scratch(self._con, self._catalog_name(), workers) as s:
+            yield s
 
-    def scoped_copy(self, view: str, scope: str | None = None, keys: Sequence[str] = ()) -> None:
-        """A connection-local table named like the public `view`, holding its rows whose `keys` are in the
-        table `scope` (all its rows without a scope): unqualified names resolve to it first, so later
-        queries (and views built on `view`) read the small copy, computed once, instead of the view."""
-        if not all(_IDENT.match(x) for x in (view, scope or "all", *keys)):
-            raise ValueError(f"unsafe identifier in {view}/{scope}/{keys}")  # identifiers come from code only
+    def _catalog_name(self) -> str:
         if self._catalog is None:
             db = self._con.execute("SELECT current_database()").fetchone()
-            self._catalog = str(db[0]).replace('"', '""') if db else "memory"
-        catalog, on = self._catalog, ", ".join(keys)
-        rows = f" SEMI JOIN (SELECT DISTINCT {on} FROM {scope}) USING ({on})" if scope else ""
-        self._con.execute(f'CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM "{catalog}".main.{view}{rows}')
+            self._catalog = str(db[0]) if db else "memory"
+        return self._catalog
 
     @staticmethod
     def out_of_memory(e: BaseException) -> bool:
@@ -384,13 +359,6 @@ class Store:
         factor = {"KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "KB": 1000, "MB": 1000**2,
                   "GB": 1000**3, "TB": 1000**4, "bytes": 1}.get(unit.strip(), 1)  # fmt: skip
         return int(float(number) * factor)
-
-    def drop_scoped(self, views: Sequence[str]) -> None:
-        """Drop the connection-local copies made by `scoped_copy`: the public views are seen again."""
-        for view in views:
-            if not _IDENT.match(view):
-                raise ValueError(f"unsafe identifier {view}")
-            self._con.execute(f"DROP TABLE IF EXISTS temp.{view}")
 
     def ad_hoc(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
         """SQL as a person wrote it (`hullcheck sql` runs it on a read-only store): statement by statement, each

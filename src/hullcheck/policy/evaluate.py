@@ -11,10 +11,10 @@ findings on one subject apart; part of the fingerprint): NULL where one does not
 are never formatted into the SQL: thresholds come from `params` by join.
 
 While the catalog runs, the fact views it reads (`GIT_SCOPED`, `IMAGE_SCOPED`, `DERIVED`) are
-connection-local copies holding only the facts in effect for the evaluated run, under the same
-names and columns: each is computed once, and each policy plans and scans small flat tables. The
-subjects are numbered and their facts gathered in SQL from those copies; Python decides owners
-(globs, CODEOWNERS, lineage) and sends back one decision id per subject.
+copies in the evaluation's scratch database holding only the facts in effect for the evaluated
+run, under the same names and columns: each is computed once, and each policy plans and scans
+small flat tables. The subjects are numbered and their facts gathered in SQL from those copies;
+Python decides owners (globs, CODEOWNERS, lineage) and sends back one decision id per subject.
 
 One policy that fails (a SQL error) is recorded in `policy_errors` and the others still run.
 """
@@ -22,11 +22,12 @@ One policy that fails (a SQL error) is recorded in `policy_errors` and the other
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from hullcheck import __version__
 from hullcheck.config import Config
@@ -40,8 +41,9 @@ from hullcheck.policy.ownership import (
 )
 from hullcheck.policy.situations import Effective, Situation, Situations, resolve_situations
 from hullcheck.policy.units import SQL_TYPES, show_value
-from hullcheck.policy.waivers import parse_pragma
+from hullcheck.policy.waivers import Pragma, parse_pragma
 from hullcheck.store import Store
+from hullcheck.store_scratch import Scratch, Worker
 
 
 @dataclass(slots=True)
@@ -87,17 +89,7 @@ class Evaluation:
     by_severity: dict[str, int] = field(default_factory=dict)  # open (not waived) findings
 
 
-class CatalogFailed(Exception):
-    """The policies' combined statements failed: a policy's SQL, or memory; run one by one to know."""
-
-
-class PolicyFailed(Exception):
-    def __init__(self, policy_id: str, error: str, out_of_memory: bool = False) -> None:
-        super().__init__(policy_id)
-        self.policy_id, self.error, self.out_of_memory = policy_id, error, out_of_memory
-
-
-Publish = Callable[["Evaluation | None"], None]
+Publish = Callable[["Evaluation"], None]
 
 
 def evaluate_run(
@@ -110,22 +102,34 @@ def evaluate_run(
     publish: Publish | None = None,
 ) -> Evaluation:
     """Evaluate the catalog over run `run_id` (its facts as in effect at that run) as a new evaluation,
-    in one transaction with `publish(evaluation)` (which makes the run visible): the run and its
+    written in one transaction with `publish(evaluation)` (which makes the run visible): the run and its
     findings appear together. Never inside a caller's transaction.
 
-    The policies run ten to a statement (planned together; DuckDB runs the branches side by side). When
-    one fails, the evaluation starts over with one statement per policy (DuckDB has no savepoints: a failed
-    statement aborts the transaction), and a policy whose SQL fails is recorded as that policy's error
-    and the evaluation starts over without it: one broken policy costs two retries, not the audit."""
+    Two worker cursors do the work side by side, in a scratch database, before that transaction begins
+    (store_scratch.py says why and how): the scoped copies of the fact views, the subjects and their
+    owners, then the policies, five to a statement. A statement that fails is run again one policy at a
+    time; a policy whose SQL fails is that policy's error row and the others still run. Out of memory,
+    the limit is raised and the step runs again."""
     started = time.monotonic()
     catalog = catalog or load_catalog(cfg.policies_path)
     situations = resolve_situations(catalog, cfg)
-    failed: dict[str, str] = {}
-    one_by_one = False
     # The findings wait in the log for the checkpoint the writer's publish makes anyway (Store docs).
-    with store.at_least_memory(_evaluation_memory(store, run_id)), store.checkpoint_at_publish():
-        return _evaluate_with_retries(store, cfg, run_id, catalog, situations, trigger, today, publish, failed,
-                                      started, one_by_one)  # fmt: skip
+    with (
+        store.at_least_memory(_evaluation_memory(store, run_id)),
+        store.checkpoint_at_publish(),
+        store.scratch(WORKERS) as scratch,
+    ):
+        work = _more_memory_on_failure(store, lambda: prepare(scratch, cfg, run_id, catalog, situations))
+        failed = run_catalog(store, scratch, work.runnable)
+        _tables(scratch, cfg, catalog, work, failed)
+        ev = _more_memory_on_failure(store, lambda: _write(store, cfg, run_id, catalog, work, failed, trigger,
+                                                           today or date.today(), publish, started))  # fmt: skip
+    ev.seconds = time.monotonic() - started
+    return ev
+
+
+# Cursors working side by side: DuckDB runs each small statement on one thread (store_scratch.py).
+WORKERS = min(4, max(2, os.cpu_count() or 2))
 
 
 # The memory a large org's evaluation is given for itself: at 100,000 instructions (5,400 repositories) a
@@ -142,91 +146,107 @@ def _evaluation_memory(store: Store, run_id: int) -> int:
     return LARGE_ORG_MEMORY if repos >= LARGE_ORG_REPOS else 0
 
 
-def _evaluate_with_retries(store: Store, cfg: Config, run_id: int, catalog: Catalog, situations: Situations,
-                           trigger: str, today: date | None, publish: Publish | None, failed: dict[str, str],
-                           started: float, one_by_one: bool) -> Evaluation:  # fmt: skip
+R = TypeVar("R")
+
+
+def _more_memory_on_failure(store: Store, step: Callable[[], R]) -> R:
+    """`step()`, run again with twice the memory limit while it runs out of memory (up to the ceiling)."""
     while True:
         try:
-            with store.transaction():
-                ev = _evaluate(store, cfg, run_id, catalog, situations, trigger, today or date.today(), publish,
-                               failed, started, one_by_one)  # fmt: skip
-        except CatalogFailed:
-            # Some policy's SQL fails, or ten side by side need more memory than the limit: one at a
-            # time finds which policy, and needs less memory (before any more is asked for).
-            one_by_one = True
-            continue
-        except PolicyFailed as e:
-            if e.out_of_memory and store.raise_memory_limit():
-                continue  # the data needs more than the lean default: the same policy again, with more
-            failed[e.policy_id] = e.error
-            continue
+            return step()
         except Exception as e:
             if Store.out_of_memory(e) and store.raise_memory_limit():
-                continue  # the scoped copies or the writes need more memory than the default
+                continue
             raise
-        ev.seconds = time.monotonic() - started
-        return ev
 
 
-def _evaluate(store: Store, cfg: Config, run_id: int, catalog: Catalog, situations: Situations, trigger: str,
-              today: date, publish: Publish | None, failed: dict[str, str], started: float,
-              one_by_one: bool) -> Evaluation:  # fmt: skip
-    ev = Evaluation(0, run_id, [ErrorRow(p, e) for p, e in sorted(failed.items())])
-    if publish is not None:
-        publish(None)  # the run visible inside this transaction, so that the views show its facts
-    scope_views(store, run_id)
-    store.execute("eval_subject_facts")
-    used, ev.subjects = decide_owners(store, cfg, set(situations.profiles))
-    pragmas = [parse_pragma(*row) for row in store.query("eval_pragmas")]
-    store.execute("eval_tables")
-    param_rows: list[ParamRow] = []
-    meta, shown = [], []
-    runnable: list[tuple[Policy, dict[str, Effective]]] = []
+@dataclass
+class Work:
+    """What the policies read, made in the scratch database, and what the evaluation writes from it."""
+
+    situations: list[Situation]
+    subjects: int
+    pragmas: list[Pragma]
+    runnable: list[tuple[Policy, dict[str, Effective]]]
+    param_rows: list[ParamRow]
+    shown: list[list[str]]  # policy, situation, params JSON
+
+
+def prepare(scratch: Scratch, cfg: Config, run_id: int, catalog: Catalog, situations: Situations) -> Work:
+    """The scoped copies of the fact views, the subjects with their owners, and each policy's `params`."""
+    scratch.each(lambda w: w.show_run(run_id))
+    scratch.run([lambda w: w.execute("eval_scope_git", [run_id]), lambda w: w.execute("eval_scope_images", [run_id])])
+    scratch.run([_copy(view, scope, keys) for view, scope, keys in COPIES])
+    scratch.each(lambda w: w.shadow(name for name, _, _ in COPIES))
+    owners: list[tuple[list[Situation], int, list[Pragma]]] = []
+
+    def subjects(w: Worker) -> None:
+        w.execute("eval_subject_facts")
+        used, count = decide_owners(w, cfg, set(situations.profiles))
+        owners.append((used, count, [parse_pragma(*row) for row in w.query("eval_pragmas")]))
+
+    # The views built on the copies (stage_bases walks every stage chain) beside the owners (Python).
+    scratch.run([_copy("stage_bases", "scope_git", GIT_KEYS), subjects, _derived_rest])
+    scratch.each(lambda w: w.shadow([*DERIVED, *WHOLE]))
+    used, count, pragmas = owners[0]
+    work = Work(used, count, pragmas, [], [], [])
     for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
         effective = {s.key: situations.effective(policy, s) for s in used}
         for s in used:
-            param_rows += _param_rows(policy, s, effective[s.key])
-            shown.append([policy.id, s.key, _params_json(policy, s, effective[s.key])])
-        meta.append([policy.id, list(policy.meta.equivalents.hadolint)])
-        if policy.id not in failed:
-            runnable.append((policy, effective))
-    if one_by_one:
-        for policy, effective in runnable:
-            try:
-                run_policy(store, policy, effective)
-            except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
-                raise PolicyFailed(policy.id, _words(e), Store.out_of_memory(e)) from None
-    else:
-        try:
-            run_catalog(store, runnable)
-        except Exception:
-            raise CatalogFailed from None
-    ev.policies = len(runnable)
-    store.temp_table("policy_meta", [("policy_id", "VARCHAR"), ("hadolint", "VARCHAR[]")], meta)
-    store.temp_table("params_json", [("policy_id", "VARCHAR"), ("situation", "VARCHAR"), ("params", "VARCHAR")], shown)
-    waivers = [[i, w.policy, w.subject, w.team, w.reason, w.author, w.expires] for i, w in enumerate(cfg.waivers)]
-    store.temp_table("config_waivers", WAIVER_COLUMNS, waivers)
-    store.temp_table("pragmas", PRAGMA_COLUMNS, [[p.repo, p.path, p.line, sorted(p.codes)] for p in pragmas])
-    if publish is not None:
-        publish(ev)
-    params = [run_id, trigger, catalog.version, cfg.source_hash, __version__]
-    ev.evaluation_id = eid = int(store.query("next_evaluation", params)[0][0])
-    teams = [TeamRow(t.name, t.profile, t.email, t.repos, t.images, t.codeowners) for t in cfg.teams]
-    store.insert("eval_teams", teams, evaluation_id=eid)
-    store.execute("eval_write_subjects", [eid])
-    store.insert("eval_params", param_rows, evaluation_id=eid)
-    store.execute("eval_write_findings", [eid, today])
-    store.execute("eval_write_policy_params", [eid])
-    store.insert("eval_errors", ev.errors, evaluation_id=eid)
-    store.execute("eval_write_waivers", [eid, today])
-    for severity, open_, waived in store.query("eval_counts", [eid]):
-        ev.by_severity[severity] = int(open_)
-        ev.findings += int(open_) + int(waived)
-        ev.waived += int(waived)
-    done = [ev.policies, ev.subjects, ev.findings, len(ev.errors), int((time.monotonic() - started) * 1000), eid]
-    store.execute("finish_evaluation", done)
-    # The connection sees the public views again (an audit queries on after this).
-    store.drop_scoped([*SCOPED, *(f"params_{k}" for k in range(len(runnable)))])
+            work.param_rows += _param_rows(policy, s, effective[s.key])
+            work.shown.append([policy.id, s.key, _params_json(policy, s, effective[s.key])])
+        work.runnable.append((policy, effective))
+    w = scratch.workers[0]
+    w.execute("eval_tables")
+    for k, (policy, effective) in enumerate(work.runnable):
+        w.table(f"params_{k}", *_params_table(policy, effective))
+    return work
+
+
+def _copy(view: str, scope: str | None, keys: tuple[str, ...]) -> Callable[[Worker], None]:
+    return lambda w: w.copy(view, scope, keys)
+
+
+def _derived_rest(w: Worker) -> None:
+    w.copy("dockerfile_shipped_stages", "scope_git", GIT_KEYS)
+    for view in WHOLE:  # after the image copies: it reads them, through this worker's shadows
+        w.copy(view)
+
+
+def _tables(scratch: Scratch, cfg: Config, catalog: Catalog, work: Work, failed: dict[str, str]) -> None:
+    """The small tables the writes join: policy equivalents, parameters shown, waivers, pragmas."""
+    w = scratch.workers[0]
+    meta = [[p.id, list(p.meta.equivalents.hadolint)] for p in sorted(catalog.policies.values(), key=lambda p: p.id)]
+    w.table("policy_meta", [("policy_id", "VARCHAR"), ("hadolint", "VARCHAR[]")], meta)
+    w.table("params_json", [("policy_id", "VARCHAR"), ("situation", "VARCHAR"), ("params", "VARCHAR")], work.shown)
+    waivers = [[i, v.policy, v.subject, v.team, v.reason, v.author, v.expires] for i, v in enumerate(cfg.waivers)]
+    w.table("config_waivers", WAIVER_COLUMNS, waivers)
+    w.table("pragmas", PRAGMA_COLUMNS, [[p.repo, p.path, p.line, sorted(p.codes)] for p in work.pragmas])
+
+
+def _write(store: Store, cfg: Config, run_id: int, catalog: Catalog, work: Work, failed: dict[str, str],
+           trigger: str, today: date, publish: Publish | None, started: float) -> Evaluation:  # fmt: skip
+    ev = Evaluation(0, run_id, [ErrorRow(p, e) for p, e in sorted(failed.items())])
+    ev.subjects, ev.policies = work.subjects, len(work.runnable) - len(failed)
+    with store.transaction():
+        if publish is not None:
+            publish(ev)
+        params = [run_id, trigger, catalog.version, cfg.source_hash, __version__]
+        ev.evaluation_id = eid = int(store.query("next_evaluation", params)[0][0])
+        teams = [TeamRow(t.name, t.profile, t.email, t.repos, t.images, t.codeowners) for t in cfg.teams]
+        store.insert("eval_teams", teams, evaluation_id=eid)
+        store.execute("eval_write_subjects", [eid])
+        store.insert("eval_params", work.param_rows, evaluation_id=eid)
+        store.execute("eval_write_findings", [eid, today])
+        store.execute("eval_write_policy_params", [eid])
+        store.insert("eval_errors", ev.errors, evaluation_id=eid)
+        store.execute("eval_write_waivers", [eid, today])
+        for severity, open_, waived in store.query("eval_counts", [eid]):
+            ev.by_severity[severity] = int(open_)
+            ev.findings += int(open_) + int(waived)
+            ev.waived += int(waived)
+        done = [ev.policies, ev.subjects, ev.findings, len(ev.errors), int((time.monotonic() - started) * 1000), eid]
+        store.execute("finish_evaluation", done)
     return ev
 
 
@@ -236,7 +256,8 @@ PRAGMA_COLUMNS = [("repo", "VARCHAR"), ("path", "VARCHAR"), ("line", "INTEGER"),
 
 
 # The fact views a policy reads, copied once per evaluation with only the rows of the subjects in effect
-# (same names, same columns), in dependency order: `DERIVED` views are built on the copy of `dockerfile_stages`.
+# (same names, same columns): each policy then plans and scans small flat tables, and the catalog costs one
+# pass over the history, not one per policy. `DERIVED` views are built on the copy of `dockerfile_stages`.
 GIT_SCOPED = (
     "repo_files",
     "dockerfiles",
@@ -254,21 +275,16 @@ DERIVED = ("stage_bases", "dockerfile_shipped_stages")  # views over the copies 
 # Views read by several policies that no subject scopes (what the layer scans of the org's images found,
 # which bases are judged by): computed once per evaluation, whole.
 WHOLE = ("latest_image_files_summary",)
-SCOPED = (*GIT_SCOPED, *IMAGE_SCOPED, *DERIVED, *WHOLE)
-
-
-def scope_views(store: Store, run_id: int) -> None:
-    """Each policy's SQL then plans and runs against small flat tables instead of the views over every run:
-    the catalog costs one pass over the history, not one per policy."""
-    store.execute("eval_scope_git", [run_id])
-    store.execute("eval_scope_images", [run_id])
-    copies = [(v, "scope_git", ("run_id", "repo")) for v in GIT_SCOPED]
-    copies += [(v, "scope_images", ("run_id", "registry", "repository", "tag")) for v in IMAGE_SCOPED]
-    copies += [(v, "scope_git", ("run_id", "repo")) for v in DERIVED]
-    for view, scope, keys in copies:
-        store.scoped_copy(view, scope, keys)
-    for view in WHOLE:
-        store.scoped_copy(view)
+GIT_KEYS = ("run_id", "repo")
+IMAGE_KEYS = ("run_id", "registry", "repository", "tag")
+# The copies the workers take from one queue, the largest first (at 100,000 instructions, 140 ms for the
+# instructions down to ~10 ms), so that neither waits long for the other at the end.
+_LARGEST_FIRST = ("dockerfile_instructions", "compose_services", "dockerfile_stages", "repo_files",
+                  "dockerfile_packages", "image_lineage", "dockerfile_copies", "dockerfiles")  # fmt: skip
+COPIES = sorted(
+    [(v, "scope_git", GIT_KEYS) for v in GIT_SCOPED] + [(v, "scope_images", IMAGE_KEYS) for v in IMAGE_SCOPED],
+    key=lambda c: _LARGEST_FIRST.index(c[0]) if c[0] in _LARGEST_FIRST else len(_LARGEST_FIRST),
+)
 
 
 def _words(e: Exception) -> str:
@@ -296,35 +312,53 @@ _FINDING = (
 )
 
 
-# Policies per statement: all 30 at once hold every branch's working set together (past 300 MB at
-# 100,000 instructions); ten at a time run as fast within the default memory limit.
-_BATCH = 10
+# Policies per statement: planned together, and DuckDB runs the branches side by side; the workers run one
+# statement each at a time. Ten per statement held every branch's working set together (past 300 MB at
+# 100,000 instructions for all 30); five on two cursors is as fast, and each failure reruns fewer.
+_BATCH = 5
 
 
-def run_catalog(store: Store, policies: list[tuple[Policy, dict[str, Effective]]]) -> None:
-    """The policies' SELECTs as a few `INSERT … UNION ALL` statements, each branch reading its own
-    parameters as `params`: planned together, and DuckDB runs the branches side by side (30 policies
-    at 100,000 instructions, 2 cores: median 1.04 s one statement per policy, 0.83 s ten per statement).
-    Values are bound, never formatted in."""
-    for k, (policy, effective) in enumerate(policies):
-        store.temp_table(f"params_{k}", *_params_table(policy, effective))
-    for start in range(0, len(policies), _BATCH):
-        parts, values = [], []
-        for k in range(start, min(start + _BATCH, len(policies))):
-            policy = policies[k][0]
-            n = len(values)
-            select = _FINDING.format(pid=n + 1, severity=n + 2, sql=policy.sql.rstrip().rstrip(";"))
-            parts.append(f"(WITH params AS (SELECT * FROM params_{k}) {select})")
-            values += [policy.id, policy.meta.severity]
-        store.select("INSERT INTO policy_findings\n" + "\nUNION ALL\n".join(parts), values)
+def run_catalog(store: Store, scratch: Scratch, policies: list[tuple[Policy, dict[str, Effective]]]) -> dict[str, str]:
+    """The policies' SELECTs as `INSERT … UNION ALL` statements of `_BATCH` each, each branch reading its
+    own parameters as `params`, taken by the workers from one queue. Values are bound, never formatted
+    in. Returns the policies that failed, with DuckDB's words: a statement that fails (a policy's SQL,
+    or memory) runs again one policy at a time, on the same worker, which finds which."""
+    indexed = list(enumerate(policies))
+    batches = [indexed[k : k + _BATCH] for k in range(0, len(indexed), _BATCH)]
+    failed: dict[str, str] = {}
+    for errors in scratch.run([_batch(store, b) for b in batches]):
+        failed.update(errors)
+    return failed
 
 
-def run_policy(store: Store, policy: Policy, effective: dict[str, Effective]) -> None:
-    """One policy's SELECT over every enabled situation at once, its rows added to `policy_findings`
-    (they never leave DuckDB: fingerprints, parameters and waivers are joined there too)."""
-    store.temp_table("params", *_params_table(policy, effective))
-    select = _FINDING.format(pid=1, severity=2, sql=policy.sql.rstrip().rstrip(";"))
-    store.select("INSERT INTO policy_findings " + select, [policy.id, policy.meta.severity])
+def _batch(
+    store: Store, batch: list[tuple[int, tuple[Policy, dict[str, Effective]]]]
+) -> Callable[[Worker], dict[str, str]]:
+    def run(w: Worker) -> dict[str, str]:
+        try:
+            w.select(*_statement([(k, p) for k, (p, _) in batch]))
+            return {}
+        except Exception:  # which policy failed, if one did: one at a time, each with what memory it needs
+            pass
+        errors = {}
+        for k, (policy, _) in batch:
+            try:
+                _more_memory_on_failure(store, lambda k=k, policy=policy: w.select(*_statement([(k, policy)])))
+            except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
+                errors[policy.id] = _words(e)
+        return errors
+
+    return run
+
+
+def _statement(policies: list[tuple[int, Policy]]) -> tuple[str, list[Any]]:
+    parts, values = [], []
+    for k, policy in policies:
+        n = len(values)
+        select = _FINDING.format(pid=n + 1, severity=n + 2, sql=policy.sql.rstrip().rstrip(";"))
+        parts.append(f"(WITH params AS (SELECT * FROM params_{k}) {select})")
+        values += [policy.id, policy.meta.severity]
+    return "INSERT INTO policy_findings\n" + "\nUNION ALL\n".join(parts), values
 
 
 def _param_rows(policy: Policy, s: Situation, e: Effective) -> list[ParamRow]:
@@ -342,7 +376,7 @@ def _params_json(policy: Policy, s: Situation, e: Effective) -> str:
     return json.dumps({"situation": s.key, "team": s.team, "profile": s.profile, "values": values})
 
 
-def decide_owners(store: Store, cfg: Config, profiles: set[str]) -> tuple[list[Situation], int]:
+def decide_owners(store: Worker, cfg: Config, profiles: set[str]) -> tuple[list[Situation], int]:
     """Decide the owner and profile of every subject in `subject_facts` and make the `subjects` table.
     Python decides (globs, CODEOWNERS, lineage); DuckDB gets back one decision id per subject, since
     a few distinct decisions cover thousands of subjects. Returns the situations in use and the count."""
@@ -371,11 +405,11 @@ def decide_owners(store: Store, cfg: Config, profiles: set[str]) -> tuple[list[S
         ids.append(decisions.setdefault((s.team, s.profile, s.override, s.decided_by, s.profile_by), len(decisions)))
         if same_as_repo:
             by_repo[repo] = ids[-1]
-    store.temp_table("subject_decisions", [("subject_id", "INTEGER"), ("decision_id", "INTEGER")],
+    store.table("subject_decisions", [("subject_id", "INTEGER"), ("decision_id", "INTEGER")],
                      by_column=[[r[0] for r in rows], ids])  # fmt: skip
     table = [[i, team, profile, Situation(team, profile, override).key, by, profile_by]
              for (team, profile, override, by, profile_by), i in decisions.items()]  # fmt: skip
-    store.temp_table("decisions", DECISION_COLUMNS, table)
+    store.table("decisions", DECISION_COLUMNS, table)
     store.execute("eval_subjects")
     return sorted({Situation(team, profile, override) for team, profile, override, _, _ in decisions}), len(rows)
 
