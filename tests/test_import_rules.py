@@ -4,7 +4,7 @@ inside functions, under TYPE_CHECKING), so a new module cannot quietly point upw
 Layers, lowest first; a module may import its own package and anything lower, never higher:
   0  errors, columns, assets, redact, dates, jsonshape   (leaves every layer may use)
   1  extract/ (pure), sources/ (I/O only), demo/
-  2  config (config_sources, config_report), store (store_values, store_files, store_writes)
+  2  config (config_sources, config_report), store (store_values, store_files, store_writes, store_scratch)
   3  crawl/ (sources + extract + writer)
   4  policy/
   5  audit (run stages), report/
@@ -26,7 +26,7 @@ RANK = {
     "errors": 0, "columns": 0, "assets": 0, "redact": 0, "dates": 0, "jsonshape": 0, "__init__": 0,
     "extract": 1, "sources": 1, "demo": 1,
     "config": 2, "config_sources": 2, "config_report": 2,
-    "store": 2, "store_values": 2, "store_files": 2, "store_writes": 2,
+    "store": 2, "store_values": 2, "store_files": 2, "store_writes": 2, "store_scratch": 2,
     "crawl": 3,
     "policy": 4,
     "audit": 5, "policy_cases": 5, "report": 5, "retention": 5, "backfill": 5,
