@@ -40,13 +40,13 @@ from hullcheck.store_files import (
     prepare_work,
     replace_durably,
 )
+from hullcheck.store_scratch import IDENT as _IDENT
 from hullcheck.store_scratch import Scratch, scratch
 from hullcheck.store_values import Repairs
 from hullcheck.store_writes import RowWriter
 
 _log = logging.getLogger(__name__)
 _MIGRATION = re.compile(r"^(\d+)_[\w-]+\.sql$")
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 # DuckDB's own default is 80 % of the machine: an audit's working sets (the evaluation's scoped
 # copies, a policy's joins) would then grow its RSS far past what the crawl needs. Past this limit
 # DuckDB spills to `<database>.tmp/` instead; `database_memory_limit` in the config changes it.

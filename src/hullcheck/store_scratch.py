@@ -35,11 +35,11 @@ NAME = "hullcheck_eval"
 T = TypeVar("T")
 
 
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")  # what a name made by code may be (the store checks by it too)
 
 
 def _ident(name: str) -> str:
-    if not _IDENT.match(name):
+    if not IDENT.match(name):
         raise ValueError(f"unsafe identifier {name!r}")  # identifiers come from code only
     return name
 
@@ -56,9 +56,9 @@ class Worker:
         cursor.execute(f"USE {NAME}")  # an unqualified CREATE can only make a scratch table
         cursor.execute("SET search_path = ?", [f"{NAME}.main,{quote(catalog)}.main"])
 
-    def show_run(self, run_id: int) -> None:
-        """The run `run_id` as published (`ok`) while it is still `running`, in every view this cursor reads."""
-        self.table("eval_run", [("run_id", "BIGINT")], [[run_id]])
+    def show_run(self) -> None:
+        """The run in scratch table `eval_run` as published (`ok`) while it is still `running`, in every
+        view this cursor reads."""
         self._cur.execute(
             "CREATE OR REPLACE TEMP VIEW runs AS SELECT * REPLACE (CASE WHEN status = 'running' AND run_id IN "
             f"(SELECT run_id FROM {NAME}.main.eval_run) THEN 'ok' ELSE status END AS status) "
@@ -104,6 +104,9 @@ class Worker:
     def shadow(self, names: Iterable[str]) -> None:
         shadow(self._cur, names)
 
+    def close(self) -> None:
+        self._cur.close()
+
 
 def shadow(cursor: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
     """Temporary views named like the scratch tables `names`: public views built on those names read them."""
@@ -116,6 +119,11 @@ class Scratch:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, catalog: str, workers: int) -> None:
         self.workers = [Worker(con.cursor(), catalog) for _ in range(workers)]
+
+    def show_run(self, run_id: int) -> None:
+        """Every worker sees run `run_id` as published (Worker.show_run)."""
+        self.workers[0].table("eval_run", [("run_id", "BIGINT")], [[run_id]])
+        self.each(Worker.show_run)
 
     def each(self, step: Callable[[Worker], None]) -> None:
         for w in self.workers:
@@ -154,7 +162,7 @@ class Scratch:
 
     def close(self) -> None:
         for w in self.workers:
-            w._cur.close()
+            w.close()
 
 
 @contextmanager

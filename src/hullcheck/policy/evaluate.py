@@ -121,7 +121,7 @@ def evaluate_run(
     ):
         work = _more_memory_on_failure(store, lambda: prepare(scratch, cfg, run_id, catalog, situations))
         failed = run_catalog(store, scratch, work.runnable)
-        _tables(scratch, cfg, catalog, work, failed)
+        _tables(scratch, cfg, catalog, work)
         ev = _more_memory_on_failure(store, lambda: _write(store, cfg, run_id, catalog, work, failed, trigger,
                                                            today or date.today(), publish, started))  # fmt: skip
     ev.seconds = time.monotonic() - started
@@ -174,7 +174,7 @@ class Work:
 
 def prepare(scratch: Scratch, cfg: Config, run_id: int, catalog: Catalog, situations: Situations) -> Work:
     """The scoped copies of the fact views, the subjects with their owners, and each policy's `params`."""
-    scratch.each(lambda w: w.show_run(run_id))
+    scratch.show_run(run_id)
     scratch.run([lambda w: w.execute("eval_scope_git", [run_id]), lambda w: w.execute("eval_scope_images", [run_id])])
     scratch.run([_copy(view, scope, keys) for view, scope, keys in COPIES])
     scratch.each(lambda w: w.shadow(name for name, _, _ in COPIES))
@@ -213,7 +213,7 @@ def _derived_rest(w: Worker) -> None:
         w.copy(view)
 
 
-def _tables(scratch: Scratch, cfg: Config, catalog: Catalog, work: Work, failed: dict[str, str]) -> None:
+def _tables(scratch: Scratch, cfg: Config, catalog: Catalog, work: Work) -> None:
     """The small tables the writes join: policy equivalents, parameters shown, waivers, pragmas."""
     w = scratch.workers[0]
     meta = [[p.id, list(p.meta.equivalents.hadolint)] for p in sorted(catalog.policies.values(), key=lambda p: p.id)]
@@ -342,7 +342,7 @@ def _batch(
             pass
         errors = {}
         for k, (policy, _) in batch:
-            try:
+            try:  # (the writer's connection raises the limit: its thread waits for the workers meanwhile)
                 _more_memory_on_failure(store, lambda k=k, policy=policy: w.select(*_statement([(k, policy)])))
             except Exception as e:  # a policy's SQL failing is that policy's error, not the audit's
                 errors[policy.id] = _words(e)
