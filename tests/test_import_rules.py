@@ -29,7 +29,7 @@ RANK = {
     "store": 2, "store_values": 2, "store_files": 2, "store_writes": 2, "store_scratch": 2,
     "crawl": 3,
     "policy": 4,
-    "audit": 5, "policy_cases": 5, "report": 5, "retention": 5, "backfill": 5,
+    "audit": 5, "policy_cases": 5, "report": 5, "retention": 5, "backfill": 5, "worktree": 5,
     "cli": 6, "__main__": 6,
 }  # fmt: skip
 APART = {("extract", "sources"), ("sources", "extract")}

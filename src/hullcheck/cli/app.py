@@ -280,6 +280,82 @@ def waivers(
 
 
 @app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="sarif, json or csv.")] = "sarif",
+    team: Annotated[str | None, typer.Option(help="Only this team's findings.")] = None,
+    repo: Annotated[str | None, typer.Option(help="Only this repository's findings (as in `repos`).")] = None,
+    run: Annotated[int | None, typer.Option(help="A run id; default: the newest evaluated run.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="File to write (a directory with --split-by); default: standard output.",
+        ),
+    ] = None,
+    split_by: Annotated[
+        str | None, typer.Option("--split-by", metavar="repo", help="One file per repository, in --output DIR.")
+    ] = None,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """A run's findings, waived ones included, for code scanning (SARIF 2.1.0), scripts (JSON, shape in
+    docs/findings.schema.json) or spreadsheets (CSV, the `findings` view's columns).
+
+    Each finding carries its state against the evaluated run before it: new, unchanged, or absent
+    (gone since). For a code-scanning upload, export one repository (--repo) or one file per
+    repository (--split-by repo --output DIR)."""
+    from hullcheck.cli.export import run_export
+
+    raise typer.Exit(run_export(config, database, fmt, team, repo, run, output, split_by))
+
+
+@app.command()
+def check(
+    baseline: Annotated[
+        str,
+        typer.Option(
+            metavar="latest|RUN",
+            help="What to compare with: `latest` (the newest evaluated run "
+            "before the one checked; with --path, the newest) or a run id.",
+        ),
+    ] = "latest",
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            metavar="new|any", help="new: fail only on findings not open in the baseline; any: on every open finding."
+        ),
+    ] = "new",
+    min_severity: Annotated[
+        str, typer.Option(help="Count findings at or above this severity: info, warning, error, critical.")
+    ] = "warning",
+    team: Annotated[str | None, typer.Option(help="Only this team's findings.")] = None,
+    repo: Annotated[str | None, typer.Option(help="Only this repository's findings (with --path: its name).")] = None,
+    run: Annotated[int | None, typer.Option(help="The run to check; default: the newest evaluated run.")] = None,
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Audit this working tree (files on disk, no history) as "
+            "repository --repo, and check it against the database's latest findings.",
+        ),
+    ] = None,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """The CI gate: exit 1 only when the selection got worse than its baseline (a new, unwaived finding at
+    or above --min-severity), 0 otherwise, printing what got worse.
+
+    In a repository's own pipeline or a pre-commit hook: `hullcheck check --path . --repo NAME -c org.yaml`
+    judges the checkout under its owning team's situation, so a pull request fails only on what it adds.
+    Exit status: 0 passed, 1 got worse, 2 on an error."""
+    from hullcheck.cli.check import run_check
+
+    raise typer.Exit(run_check(config, database, baseline, run, fail_on, min_severity, team, repo, path))
+
+
+@app.command()
 def report(
     week: Annotated[
         str | None, typer.Option(help="The ISO week to report, e.g. 2026-W48; default: the newest.")
