@@ -132,6 +132,18 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def open_analysis(cls, path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Store:
+        """The published snapshot, attached read-only to an in-memory database: a reader that can also make
+        an evaluation's scratch database (`policies simulate`), which a read-only connection may not attach.
+        Nothing it does can write the file."""
+        if not path.exists():
+            connect(path, True)  # the missing-database error, in the words every reader uses
+        con = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS hullcheck_snapshot (READ_ONLY)")
+        con.execute("USE hullcheck_snapshot")
+        return cls(con, path)
+
     def note_run(self, run_id: int) -> None:
         """The run this writer records, named to any other writer that has to wait for it."""
         if self._writer is not None:

@@ -118,3 +118,47 @@ def validate(
             failed += bool(problems)
     if failed:
         raise fail(f"{failed} of {len(chosen)} policies fail their cases", code=1)
+
+
+@app.command()
+def simulate(
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="A config change, by the config's own "
+            "path: teams.payments.policies.image-size-budget.max_bytes=200MB, "
+            "profiles.microservice.image-size-budget.max_bytes=200MB (repeatable).",
+        ),
+    ] = None,
+    policy_file: Annotated[Path | None, typer.Option(metavar="FILE.yaml", help="A drafted policy's YAML.")] = None,
+    policy_sql: Annotated[Path | None, typer.Option(metavar="FILE.sql", help="The drafted policy's SQL.")] = None,
+    since: Annotated[str, typer.Option(help="How far back: 12w, 90d, or all.")] = "12w",
+    every_run: Annotated[
+        bool, typer.Option("--every-run", help="Every run, not only the last of each ISO week.")
+    ] = False,
+    team: Annotated[str | None, typer.Option(help="Only this team's findings.")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json.")] = "table",
+    show: Annotated[int, typer.Option(help="How many changed subjects to list.", min=0)] = 20,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: Annotated[
+        Path | None,
+        typer.Option(
+            "--database",
+            "-d",
+            metavar="FILE",
+            show_default=False,
+            help="DuckDB file; default: the one named in the config.",
+        ),
+    ] = None,
+) -> None:
+    """What if: the stored runs judged again by a changed config (--set) or a drafted policy, per team and
+    ISO week (stored → simulated) and the subjects that would newly fire or stop firing. Nothing is
+    written: the database file is only read.
+
+    Exit status: 0 done, 1 when a policy could not be evaluated, 2 on an error."""
+    from hullcheck.cli.simulate import run_simulate
+
+    raise typer.Exit(run_simulate(config, database, settings or [], policy_file, policy_sql, since, every_run, team,
+                                  fmt, show))  # fmt: skip

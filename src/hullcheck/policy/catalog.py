@@ -103,8 +103,8 @@ class Policy:
     sql: str
     yaml_path: Path
     sql_path: Path
-    cases_path: Path
-    origin: str  # "catalog" or the org's policies_dir
+    cases_path: Path | None  # None for a draft (load_policy)
+    origin: str  # "catalog", the org's policies_dir, or "draft"
 
     @property
     def id(self) -> str:
@@ -157,7 +157,9 @@ def _key_line(path: Path, key: str) -> str:
     return str(path)
 
 
-def load_policy(yaml_path: Path, sql_path: Path, cases_path: Path, origin: str = "catalog") -> Policy:
+def load_policy(yaml_path: Path, sql_path: Path, cases_path: Path | None, origin: str = "catalog") -> Policy:
+    """One policy from its files. `cases_path=None` is a draft (`policies simulate --policy-file`): tried
+    over stored runs, never part of a catalog, so it needs no cases yet."""
     data = _yaml(yaml_path)
     if not isinstance(data, dict):
         raise ConfigError(f"{yaml_path}:1: a policy file is a mapping (id, title, category, subject, …)")
@@ -171,7 +173,7 @@ def load_policy(yaml_path: Path, sql_path: Path, cases_path: Path, origin: str =
         raise ConfigError(f"{where}: {loc}: {msg}") from None
     if meta.id != yaml_path.stem:
         raise ConfigError(f"{_key_line(yaml_path, 'id')}: id '{meta.id}' differs from the file name '{yaml_path.stem}'")
-    missing = [str(p) for p in (sql_path, cases_path) if not p.is_file()]
+    missing = [str(p) for p in (sql_path, cases_path) if p is not None and not p.is_file()]
     if missing:
         raise ConfigError(
             f"policy '{meta.id}' is incomplete: a policy is three files with one id; missing {', '.join(missing)}"

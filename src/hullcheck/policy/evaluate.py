@@ -121,9 +121,10 @@ def evaluate_run(
     ):
         work = _more_memory_on_failure(store, lambda: prepare(scratch, cfg, run_id, catalog, situations))
         failed = run_catalog(store, scratch, work.runnable)
-        _tables(scratch, cfg, catalog, work)
+        day = today or date.today()
+        _more_memory_on_failure(store, lambda: finish_findings(scratch, cfg, catalog, work, day))
         ev = _more_memory_on_failure(store, lambda: _write(store, cfg, run_id, catalog, work, failed, trigger,
-                                                           today or date.today(), publish, started))  # fmt: skip
+                                                           day, publish, started))  # fmt: skip
     ev.seconds = time.monotonic() - started
     return ev
 
@@ -213,8 +214,16 @@ def _derived_rest(w: Worker) -> None:
         w.copy(view)
 
 
+def finish_findings(scratch: Scratch, cfg: Config, catalog: Catalog, work: Work, today: date) -> None:
+    """The findings as they are stored, in scratch table `final_findings`: fingerprints and the waiver
+    that applies on `today` (config waivers, then `# hadolint ignore=` pragmas). Before the writer's
+    transaction, so that it only copies; `policies simulate` reads the table instead."""
+    _tables(scratch, cfg, catalog, work)
+    scratch.workers[0].execute("eval_final_findings", [today])
+
+
 def _tables(scratch: Scratch, cfg: Config, catalog: Catalog, work: Work) -> None:
-    """The small tables the writes join: policy equivalents, parameters shown, waivers, pragmas."""
+    """The small tables the findings join: policy equivalents, parameters shown, waivers, pragmas."""
     w = scratch.workers[0]
     meta = [[p.id, list(p.meta.equivalents.hadolint)] for p in sorted(catalog.policies.values(), key=lambda p: p.id)]
     w.table("policy_meta", [("policy_id", "VARCHAR"), ("hadolint", "VARCHAR[]")], meta)
@@ -237,7 +246,7 @@ def _write(store: Store, cfg: Config, run_id: int, catalog: Catalog, work: Work,
         store.insert("eval_teams", teams, evaluation_id=eid)
         store.execute("eval_write_subjects", [eid])
         store.insert("eval_params", work.param_rows, evaluation_id=eid)
-        store.execute("eval_write_findings", [eid, today])
+        store.execute("eval_write_findings", [eid])
         store.execute("eval_write_policy_params", [eid])
         store.insert("eval_errors", ev.errors, evaluation_id=eid)
         store.execute("eval_write_waivers", [eid, today])
@@ -318,12 +327,13 @@ _FINDING = (
 _BATCH = 5
 
 
-def run_catalog(store: Store, scratch: Scratch, policies: list[tuple[Policy, dict[str, Effective]]]) -> dict[str, str]:
-    """The policies' SELECTs as `INSERT … UNION ALL` statements of `_BATCH` each, each branch reading its
-    own parameters as `params`, taken by the workers from one queue. Values are bound, never formatted
-    in. Returns the policies that failed, with DuckDB's words: a statement that fails (a policy's SQL,
-    or memory) runs again one policy at a time, on the same worker, which finds which."""
-    indexed = list(enumerate(policies))
+def run_catalog(store: Store, scratch: Scratch, policies: list[tuple[Policy, dict[str, Effective]]],
+                only: set[str] | None = None) -> dict[str, str]:  # fmt: skip
+    """The policies' SELECTs (those in `only`, when given) as `INSERT … UNION ALL` statements of `_BATCH`
+    each, each branch reading its own parameters as `params`, taken by the workers from one queue. Values
+    are bound, never formatted in. Returns the policies that failed, with DuckDB's words: a statement that
+    fails (a policy's SQL, or memory) runs again one policy at a time, on the same worker, which finds which."""
+    indexed = [(k, p) for k, p in enumerate(policies) if only is None or p[0].id in only]
     batches = [indexed[k : k + _BATCH] for k in range(0, len(indexed), _BATCH)]
     failed: dict[str, str] = {}
     for errors in scratch.run([_batch(store, b) for b in batches]):
