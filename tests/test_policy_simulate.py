@@ -51,16 +51,35 @@ def _open_findings(db: Path, run: int) -> set[tuple[str, str, str]]:
     return {(str(t), str(f), str(s)) for t, f, s in rows}
 
 
-def test_simulate_equals_evaluate_after_the_change_and_writes_nothing(demo: Path, tmp_path: Path) -> None:
+def _threshold_and_severity(data: dict[str, Any]) -> None:
+    next(t for t in data["teams"] if t["name"] == "payments").setdefault("policies", {})["image-size-budget"] = {
+        "max_bytes": "1MB"}  # fmt: skip
+    data.setdefault("profiles", {})["monolith"] = {"policies": {"root-user": {"base_unknown_severity": "error"}}}
+
+
+def _team_repos(data: dict[str, Any]) -> None:
+    next(t for t in data["teams"] if t["name"] == "storefront")["repos"] = ["storefront-*"]
+
+
+CHANGES = {  # what `--set` says, and the same change made by hand in the config
+    "policy parameters (only those policies run)": (SETTINGS, ["image-size-budget", "root-user"],
+                                                    _threshold_and_severity),
+    "a team's repositories (the whole catalog runs)": (["teams.storefront.repos=[storefront-*]"], None, _team_repos),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_simulate_equals_evaluate_after_the_change_and_writes_nothing(demo: Path, tmp_path: Path, change: str) -> None:
+    settings, affected, edit = CHANGES[change]
     db = demo.parent / "hullcheck.duckdb"
     before_bytes = db.read_bytes()
-    args = [a for s in SETTINGS for a in ("--set", s)]
+    args = [a for s in settings for a in ("--set", s)]
     done = cli("policies", "simulate", *args, "--since", "all", "--every-run", "--format", "json", "-c", str(demo),
                cwd=demo.parent)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert db.read_bytes() == before_bytes  # nothing written, not even a checkpoint
     sim: dict[str, Any] = json.loads(done.stdout)
-    assert sim["affected_policies"] == ["image-size-budget", "root-user"]
+    assert sim["affected_policies"] == affected
     runs = [r["run_id"] for r in sim["runs"]]
     assert len(runs) >= 7  # six backfilled weeks and tonight
     fires = {
@@ -69,17 +88,20 @@ def test_simulate_equals_evaluate_after_the_change_and_writes_nothing(demo: Path
     stops = {
         (c["run_id"], c["team"], c["fingerprint"], c["severity"]) for c in sim["changes"] if c["change"] == "stops"
     }
-    assert any(c["policy_id"] == "image-size-budget" for c in sim["changes"])  # the threshold bites
-    assert any(c["policy_id"] == "root-user" and c["severity"] == "error" for c in sim["changes"])  # and the severity
+    if affected:
+        assert any(c["policy_id"] == "image-size-budget" for c in sim["changes"])  # the threshold bites
+        assert any(c["policy_id"] == "root-user" and c["severity"] == "error" for c in sim["changes"])  # severity
+    else:
+        # the repositories storefront no longer owns: their findings leave it for `unowned`
+        moved = {(c["team"], c["change"]) for c in sim["changes"]}
+        assert moved == {("storefront", "stops"), ("unowned", "fires")}
 
     # Reality: the same change made in the config of a copy, and each run evaluated again.
     copy = tmp_path / "copy.duckdb"
     shutil.copy(db, copy)
     data = yaml.safe_load(demo.read_text())
     data["database"] = str(copy)
-    next(t for t in data["teams"] if t["name"] == "payments").setdefault("policies", {})["image-size-budget"] = {
-        "max_bytes": "1MB"}  # fmt: skip
-    data.setdefault("profiles", {})["monolith"] = {"policies": {"root-user": {"base_unknown_severity": "error"}}}
+    edit(data)
     changed = demo.with_name("changed.yaml")
     changed.write_text(yaml.safe_dump(data, sort_keys=False))
     for run in runs:
@@ -87,6 +109,7 @@ def test_simulate_equals_evaluate_after_the_change_and_writes_nothing(demo: Path
         assert done.returncode == 0, done.stdout + done.stderr
     for r in sim["runs"]:
         run = r["run_id"]
+        assert r["before"] == r["stored"]  # today's evaluation without the change is the stored one here
         stored = _open_findings(db, run)
         simulated = {x for x in stored if (run, *x) not in stops} | {(t, f, s) for (n, t, f, s) in fires if n == run}
         real = _open_findings(copy, run)
@@ -102,7 +125,7 @@ def test_simulate_equals_evaluate_after_the_change_and_writes_nothing(demo: Path
 def test_simulate_table_and_mistakes(demo: Path) -> None:
     done = cli("policies", "simulate", "--set", SETTINGS[0], "--since", "3w", "-c", str(demo), cwd=demo.parent)
     assert done.returncode == 0, done.stderr
-    assert "stored → simulated" in done.stdout and "would newly fire" in done.stdout
+    assert "today's config → changed" in done.stdout and "would newly fire" in done.stdout
     assert "payments" in done.stdout and "nothing was written" in done.stderr
     for args, words in [
         (["--set", "teams.nobody.policies.image-size-budget.max_bytes=1MB"], "has no team 'nobody'"),

@@ -93,6 +93,12 @@ class Worker:
         hullcheck_rows = pa.Table.from_arrays(arrays, names=names)  # noqa: F841 - read by its name (replacement scan)
         self._cur.execute(f"CREATE OR REPLACE TABLE {NAME}.main.{_ident(name)} AS SELECT * FROM hullcheck_rows")
 
+    def view_definitions(self) -> list[tuple[str, str]]:
+        """The public views of the database read, with their SQL."""
+        return self._cur.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE database_name = ? AND NOT internal", [self._catalog]
+        ).fetchall()
+
     def copy(self, view: str, scope: str | None = None, keys: Sequence[str] = ()) -> None:
         """Scratch table `view`: the public view's rows whose `keys` are in scratch table `scope` (all its
         rows without one). Read through this cursor's shadows of the copies made before it."""

@@ -67,17 +67,16 @@ def _table(sim, show: int) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="findings per team and ISO week: stored → simulated (open, not waived)")
-    for name in ("week", "run", "team", "before", "after", "change", "new", "gone"):
-        table.add_column(
-            name, justify="right" if name in ("run", "before", "after", "change", "new", "gone") else "left"
-        )
+    table = Table(title="open findings per team and ISO week: today's config → changed (stored: as last evaluated)")
+    for name in ("week", "run", "team", "stored", "before", "after", "change", "new", "gone"):
+        table.add_column(name, justify="left" if name in ("week", "team") else "right")
     for r in sim.runs:
         for team in sorted(set(r.before) | set(r.after)):
             b, a = r.before.get(team, 0), r.after.get(team, 0)
             fires = sum(1 for c in sim.changes if c.run_id == r.run_id and c.team == team and c.change == "fires")
             stops = sum(1 for c in sim.changes if c.run_id == r.run_id and c.team == team and c.change == "stops")
-            table.add_row(r.week, str(r.run_id), shown(team), str(b), str(a), f"{a - b:+d}", str(fires), str(stops))
+            table.add_row(r.week, str(r.run_id), shown(team), str(r.stored.get(team, 0)), str(b), str(a), f"{a - b:+d}",
+                          str(fires), str(stops))  # fmt: skip
     Console(width=None if sys.stdout.isatty() else 200).print(table)
     # Since when each subject would newly fire (or stop): its first run in the window.
     first: dict[tuple[str, str], object] = {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from hullcheck import __version__
+from hullcheck.assets import read_sql
 from hullcheck.config import Config
 from hullcheck.policy.catalog import Catalog, Policy, load_catalog
 from hullcheck.policy.ownership import (
@@ -173,12 +175,21 @@ class Work:
     shown: list[list[str]]  # policy, situation, params JSON
 
 
-def prepare(scratch: Scratch, cfg: Config, run_id: int, catalog: Catalog, situations: Situations) -> Work:
-    """The scoped copies of the fact views, the subjects with their owners, and each policy's `params`."""
+def prepare(scratch: Scratch, cfg: Config, run_id: int, catalog: Catalog, situations: Situations,
+            only: set[str] | None = None) -> Work:  # fmt: skip
+    """The scoped copies of the fact views, the subjects with their owners, and each policy's `params`.
+    With `only` (`policies simulate`), just what those policies read: the copies their SQL and the
+    subjects' reach through the views (`needed_views`), and their parameters."""
     scratch.show_run(run_id)
+    needs = None
+    if only is not None:
+        sqls = [p.sql for p in catalog.policies.values() if p.id in only]
+        needs = needed_views(scratch.workers[0], sqls + [read_sql(f"queries/{q}.sql") for q in SUBJECT_SQL])
+    copies = [c for c in COPIES if needs is None or c[0] in needs]
+    derived = [v for v in (*DERIVED, *WHOLE) if needs is None or v in needs]
     scratch.run([lambda w: w.execute("eval_scope_git", [run_id]), lambda w: w.execute("eval_scope_images", [run_id])])
-    scratch.run([_copy(view, scope, keys) for view, scope, keys in COPIES])
-    scratch.each(lambda w: w.shadow(name for name, _, _ in COPIES))
+    scratch.run([_copy(view, scope, keys) for view, scope, keys in copies])
+    scratch.each(lambda w: w.shadow(name for name, _, _ in copies))
     owners: list[tuple[list[Situation], int, list[Pragma]]] = []
 
     def subjects(w: Worker) -> None:
@@ -187,31 +198,76 @@ def prepare(scratch: Scratch, cfg: Config, run_id: int, catalog: Catalog, situat
         owners.append((used, count, [parse_pragma(*row) for row in w.query("eval_pragmas")]))
 
     # The views built on the copies (stage_bases walks every stage chain) beside the owners (Python).
-    scratch.run([_copy("stage_bases", "scope_git", GIT_KEYS), subjects, _derived_rest])
-    scratch.each(lambda w: w.shadow([*DERIVED, *WHOLE]))
+    tasks: list[Callable[[Worker], None]] = [subjects]
+    if "stage_bases" in derived:
+        tasks.insert(0, _copy("stage_bases", "scope_git", GIT_KEYS))
+    rest = [v for v in derived if v != "stage_bases"]
+    if rest:
+        tasks.append(lambda w: _derived_rest(w, rest))
+    scratch.run(tasks)
+    scratch.each(lambda w: w.shadow(derived))
     used, count, pragmas = owners[0]
     work = Work(used, count, pragmas, [], [], [])
     for policy in sorted(catalog.policies.values(), key=lambda p: p.id):
         effective = {s.key: situations.effective(policy, s) for s in used}
-        for s in used:
-            work.param_rows += _param_rows(policy, s, effective[s.key])
-            work.shown.append([policy.id, s.key, _params_json(policy, s, effective[s.key])])
+        if only is None:
+            for s in used:
+                work.param_rows += _param_rows(policy, s, effective[s.key])
+                work.shown.append([policy.id, s.key, _params_json(policy, s, effective[s.key])])
         work.runnable.append((policy, effective))
     w = scratch.workers[0]
     w.execute("eval_tables")
     for k, (policy, effective) in enumerate(work.runnable):
-        w.table(f"params_{k}", *_params_table(policy, effective))
+        if only is None or policy.id in only:
+            w.table(f"params_{k}", *_params_table(policy, effective))
     return work
+
+
+# What the subjects and their owners are gathered from (prepare): always copied.
+SUBJECT_SQL = ("eval_subject_facts", "eval_subject_inputs", "eval_codeowners", "eval_pragmas", "eval_subjects")
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def needed_views(w: Worker, sqls: list[str]) -> set[str]:
+    """Every name the statements `sqls` reach: the names they use and, through each public view they use,
+    the names its definition uses (a view read by a policy reads the copies of what it is built on)."""
+    views = dict(w.view_definitions())
+    todo = {n for text in sqls for n in _NAME.findall(text.lower())}
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo |= set(_NAME.findall(views.get(name, "").lower())) - seen
+    return seen
+
+
+def reparametrize(scratch: Scratch, work: Work, situations: Situations, catalog: Catalog,
+                  only: set[str]) -> list[tuple[Policy, dict[str, Effective]]]:  # fmt: skip
+    """The runnable policies under other situations (another config): `only`'s `params` tables made again,
+    its findings cleared, for `run_catalog(..., only)` to run them once more on the same copies."""
+    runnable = []
+    w = scratch.workers[0]
+    for k, (policy, _) in enumerate(work.runnable):
+        policy = catalog.policies.get(policy.id, policy)
+        effective = {s.key: situations.effective(policy, s) for s in work.situations}
+        runnable.append((policy, effective))
+        if policy.id in only:
+            w.table(f"params_{k}", *_params_table(policy, effective))
+    w.select("DELETE FROM policy_findings")
+    return runnable
 
 
 def _copy(view: str, scope: str | None, keys: tuple[str, ...]) -> Callable[[Worker], None]:
     return lambda w: w.copy(view, scope, keys)
 
 
-def _derived_rest(w: Worker) -> None:
-    w.copy("dockerfile_shipped_stages", "scope_git", GIT_KEYS)
+def _derived_rest(w: Worker, views: list[str]) -> None:
+    if "dockerfile_shipped_stages" in views:
+        w.copy("dockerfile_shipped_stages", "scope_git", GIT_KEYS)
     for view in WHOLE:  # after the image copies: it reads them, through this worker's shadows
-        w.copy(view)
+        if view in views:
+            w.copy(view)
 
 
 def finish_findings(scratch: Scratch, cfg: Config, catalog: Catalog, work: Work, today: date) -> None:

@@ -6,10 +6,12 @@ facts are kept, so a change is replayed over past runs without a crawl: each run
 fingerprints), but in the evaluation's scratch database only, on a connection to the published
 snapshot attached read-only (`Store.open_analysis`): the database file is never written.
 
-Only what can change is evaluated again. When the change names policies only (their parameters in a
-team or a profile, or a drafted policy) and a run's stored evaluation was made with the current catalog
-and config, the other policies' stored findings are the simulation's too (what `evaluate` would compute
-for them is what it computed then); otherwise every policy of the run is evaluated.
+Both sides are evaluated today, so that what differs is the change's doing: "before" with the current
+config and catalog, "after" with the changed ones (and the stored evaluation's counts beside them).
+Only what can change is evaluated: when the change names policies only (their parameters in a team or a
+profile, or a drafted policy) and a run's stored evaluation was made with the current catalog and
+config, only those policies run, twice on one preparation that copies only what they read, and the
+other policies' stored findings stand in on both sides; otherwise the whole catalog runs, twice.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ import yaml
 from hullcheck.config import Config, parse_config
 from hullcheck.errors import ConfigError
 from hullcheck.policy.catalog import Catalog, load_policy
-from hullcheck.policy.evaluate import WORKERS, _evaluation_memory, finish_findings, prepare, run_catalog
+from hullcheck.policy.evaluate import (
+    WORKERS,
+    _evaluation_memory,
+    finish_findings,
+    prepare,
+    reparametrize,
+    run_catalog,
+)
 from hullcheck.policy.situations import resolve_situations
 from hullcheck.store import Store
 
@@ -55,8 +64,9 @@ class RunResult:
     run_id: int
     effective_at: datetime
     week: str
-    before: dict[str, int]  # team -> open findings stored
-    after: dict[str, int]  # team -> open findings simulated
+    before: dict[str, int]  # team -> open findings evaluated today with the current config and catalog
+    after: dict[str, int]  # team -> open findings evaluated today with the changed ones
+    stored: dict[str, int]  # team -> open findings of the stored evaluation (what the reports showed)
     reevaluated: str  # "changed policies" or "all policies"
 
 
@@ -149,9 +159,12 @@ def simulate(
     team: str | None = None,
     today: date | None = None,
 ) -> Simulation:
-    """Each evaluated run since `since` (the last of each ISO week unless `every_run`) judged by the
-    `changed` config and catalog, compared with its stored findings, per team. `affected`: the only
-    policies the change can alter (None: any)."""
+    """Each evaluated run since `since` (the last of each ISO week unless `every_run`) evaluated as it would
+    be today with the current config and catalog (`now`) and with the `changed` ones, compared per team:
+    what differs is the change's doing, not what the org learnt since (an evaluation also reads what is
+    known now, e.g. the audited base images). `affected`: the only policies the change can alter (None:
+    any); then only those run, twice, on one preparation, and the others' stored findings stand in for
+    both sides when the stored evaluation was made with the current catalog and config."""
     started = time.monotonic()
     cfg_now, catalog_now = now
     cfg, catalog = changed
@@ -159,43 +172,68 @@ def simulate(
     sim = Simulation(affected=sorted(affected) if affected is not None else None)
     for run_id, effective_at, week, catalog_version, config_hash in store.query("simulate_runs", [since, every_run]):
         stored = [dict(zip(FINDING, r, strict=True)) for r in store.query("simulate_stored", [run_id])]
-        reuse = affected is not None and catalog_version == catalog_now.version and config_hash == cfg_now.source_hash
-        only = affected if reuse else None
-        computed, errors = _evaluate(store, cfg, catalog, int(run_id), only, day)
+        fresh = catalog_version == catalog_now.version and config_hash == cfg_now.source_hash
+        if affected is not None and fresh:
+            before_aff, after_aff, errors = _evaluate_changed(store, now, changed, int(run_id), affected, day)
+            kept = [f for f in stored if f["policy_id"] not in affected]
+            before, after = kept + before_aff, kept + after_aff
+        else:
+            before, _ = _evaluate(store, cfg_now, catalog_now, int(run_id), day)
+            after, errors = _evaluate(store, cfg, catalog, int(run_id), day)
         sim.errors.update(errors)
-        after = computed + ([f for f in stored if f["policy_id"] not in affected] if reuse and affected else [])
-        before_open = _open(stored, team)
-        after_open = _open(after, team)
+        before_open, after_open = _open(before, team), _open(after, team)
         result = RunResult(int(run_id), effective_at, str(week), _count(before_open), _count(after_open),
-                           "changed policies" if reuse else "all policies")  # fmt: skip
+                           _count(_open(stored, team)), "changed policies" if affected is not None and fresh
+                           else "all policies")  # fmt: skip
         sim.runs.append(result)
-        for fp in sorted(set(after_open) - set(before_open)):
-            sim.changes.append(_change(result, "fires", after_open[fp]))
-        for fp in sorted(set(before_open) - set(after_open)):
-            sim.changes.append(_change(result, "stops", before_open[fp]))
+        for key in sorted(set(after_open) - set(before_open)):
+            sim.changes.append(_change(result, "fires", after_open[key]))
+        for key in sorted(set(before_open) - set(after_open)):
+            sim.changes.append(_change(result, "stops", before_open[key]))
     sim.seconds = time.monotonic() - started
     return sim
 
 
-def _evaluate(store: Store, cfg: Config, catalog: Catalog, run_id: int, only: set[str] | None,
+def _evaluate(store: Store, cfg: Config, catalog: Catalog, run_id: int,
               today: date) -> tuple[list[dict[str, Any]], dict[str, str]]:  # fmt: skip
+    """The whole catalog over one run, as `hullcheck evaluate` would compute it, read back from the scratch."""
     situations = resolve_situations(catalog, cfg)
     with store.at_least_memory(_evaluation_memory(store, run_id)), store.scratch(WORKERS) as scratch:
         work = prepare(scratch, cfg, run_id, catalog, situations)
-        failed = run_catalog(store, scratch, work.runnable, only)
+        failed = run_catalog(store, scratch, work.runnable)
         finish_findings(scratch, cfg, catalog, work, today)
         rows = scratch.workers[0].query("simulate_findings")
     return [dict(zip(FINDING, r, strict=True)) for r in rows], failed
 
 
-def _open(findings: list[dict[str, Any]], team: str | None) -> dict[tuple[str, str], dict[str, Any]]:
-    """Open findings by fingerprint and severity: a finding whose severity changes stops at the old one
-    and fires at the new one."""
-    return {(f["fingerprint"], f["severity"]): f for f in findings
+def _evaluate_changed(store: Store, now: tuple[Config, Catalog], changed: tuple[Config, Catalog], run_id: int,
+                      affected: set[str], today: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                                 dict[str, str]]:  # fmt: skip
+    """The `affected` policies over one run, with the changed config and catalog and then with the current
+    ones, on one preparation (the change leaves every subject's owner and situation as they were)."""
+    (cfg_now, catalog_now), (cfg, catalog) = now, changed
+    situations = resolve_situations(catalog, cfg)
+    with store.at_least_memory(_evaluation_memory(store, run_id)), store.scratch(WORKERS) as scratch:
+        work = prepare(scratch, cfg, run_id, catalog, situations, only=affected)
+        failed = run_catalog(store, scratch, work.runnable, affected)
+        finish_findings(scratch, cfg, catalog, work, today)
+        after = [dict(zip(FINDING, r, strict=True)) for r in scratch.workers[0].query("simulate_findings")]
+        existing = {p for p in affected if p in catalog_now.policies}  # a drafted new policy was not there
+        runnable = reparametrize(scratch, work, resolve_situations(catalog_now, cfg_now), catalog_now, existing)
+        run_catalog(store, scratch, runnable, existing)
+        finish_findings(scratch, cfg_now, catalog_now, work, today)
+        before = [dict(zip(FINDING, r, strict=True)) for r in scratch.workers[0].query("simulate_findings")]
+    return before, after, failed
+
+
+def _open(findings: list[dict[str, Any]], team: str | None) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Open findings by team, fingerprint and severity: a finding whose owner or severity changes stops
+    for the old team or severity and fires for the new one."""
+    return {(f["team"], f["fingerprint"], f["severity"]): f for f in findings
             if not f["waived"] and (team is None or f["team"] == team)}  # fmt: skip
 
 
-def _count(findings: dict[tuple[str, str], dict[str, Any]]) -> dict[str, int]:
+def _count(findings: dict[tuple[str, str, str], dict[str, Any]]) -> dict[str, int]:
     out: dict[str, int] = {}
     for f in findings.values():
         out[f["team"]] = out.get(f["team"], 0) + 1
