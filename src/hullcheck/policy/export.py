@@ -56,6 +56,12 @@ class ExportRun:
     catalog_version: str
     config_hash: str
 
+    def described(self) -> dict[str, Any]:
+        """The run as both exports name it (SARIF run properties, the JSON's `run`)."""
+        return {"run_id": self.run_id, "effective_at": self.effective_at.isoformat(),
+                "evaluation_id": self.evaluation_id, "baseline_run_id": self.previous_run_id,
+                "catalog_version": self.catalog_version, "config_hash": self.config_hash}  # fmt: skip
+
 
 def records(columns: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Rows of export_findings as dicts, JSON columns parsed."""
@@ -83,14 +89,7 @@ def sarif(findings: list[dict[str, Any]], catalog: Catalog, run: ExportRun, base
         "automationDetails": {"id": f"hullcheck/run-{run.run_id}/"},
         "originalUriBaseIds": {"REPOROOT": {"description": {"text": "The root of the repository the path is in."}}},
         "results": [_result(f, index[f["policy_id"]]) for f in findings],
-        "properties": {
-            "run_id": run.run_id,
-            "effective_at": run.effective_at.isoformat(),
-            "evaluation_id": run.evaluation_id,
-            "baseline_run_id": run.previous_run_id,
-            "catalog_version": run.catalog_version,
-            "config_hash": run.config_hash,
-        },
+        "properties": run.described(),
     }
     if run.previous_run_id is not None:
         out_run["baselineGuid"] = _guid(f"run-{run.previous_run_id}")
@@ -234,14 +233,7 @@ def json_document(findings: list[dict[str, Any]], run: ExportRun) -> dict[str, A
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
         "tool": {"name": "hullcheck", "version": __version__},
-        "run": {
-            "run_id": run.run_id,
-            "effective_at": run.effective_at.isoformat(),
-            "evaluation_id": run.evaluation_id,
-            "baseline_run_id": run.previous_run_id,
-            "catalog_version": run.catalog_version,
-            "config_hash": run.config_hash,
-        },
+        "run": run.described(),
         "findings": [
             {**{c: _iso(f[c]) for c in FINDING_COLUMNS}, "baseline_state": f["baseline_state"]} for f in findings
         ],
