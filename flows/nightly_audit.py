@@ -1,60 +1,95 @@
-"""Nightly audit: a thin Prefect flow around `hullcheck.audit.run_audit`.
+"""The nightly audit as a Prefect flow: the library's stages, each repository and image source a task.
 
-The library does the crawling, its own fan-out and its error rows; the flow adds the
-schedule, the log lines an operator reads in the Prefect UI, and the run's final state:
-Completed for ok, Completed with a warning for partial, Failed for a config or fatal error.
+`hullcheck.audit.run_audit` does the work (begin the run, crawl, write, evaluate, publish); this flow
+gives it a fan-out in which every read is a Prefect task (visible, logged, run by the flow's task
+runner: threads by default, `concurrency` at a time), while the rows come back to this process, the
+one writer. Then: a Markdown artifact summarising the run, and an alert mail to the platform team
+when the run is not ok. Final state: Completed for ok and partial (the run says what failed),
+Failed for a config error or a fatal one (the run is recorded failed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from hullcheck.audit import run_audit
+from hullcheck.audit import AuditSummary, run_audit
 from hullcheck.config import load_config
 from hullcheck.dates import parse_as_of
+from hullcheck.report.run_alert import RunReport, alert_message, summary_markdown
+from hullcheck.store import Store
 
 
-@task(name="audit-git-sources", retries=0)
-def audit_git_sources(config_path: str, as_of: str | None, only: list[str] | None) -> dict[str, Any]:
+@task(name="read-source", cache_policy=NO_CACHE, log_prints=False)
+def read_source(read: Callable[[Any], Any], item: Any) -> Any:
+    return read(item)  # never raises for a source that fails: the result carries its error row
+
+
+def prefect_fan_out(stage: str, read: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
+    """Each item a task run named after it; results as they finish (the audit's FanOut)."""
+    futures = [read_source.with_options(task_run_name=f"{stage} {_name(item)}").submit(read, item) for item in items]
+    for future in as_completed(futures):
+        yield future.result()
+
+
+def _name(item: Any) -> str:
+    return str(getattr(item, "name", None) or getattr(item, "host", None) or getattr(item, "path", item))[:120]
+
+
+def run_report(cfg_path: Path, summary: AuditSummary) -> RunReport:
+    g, i = summary.git, summary.images
+    report = RunReport(summary.run_id, summary.status, summary.seconds, g.total, g.extracted, g.unchanged, g.failed,
+                       i.sources, i.tags_seen, g.failures + i.failures,
+                       summary.evaluation.findings if summary.evaluation else None,
+                       problem=summary.evaluation_error)  # fmt: skip
+    with Store.open(load_config(cfg_path).database_path, read_only=True) as store:
+        report.changes = {t: (int(n), int(r)) for t, n, r in store.query("run_finding_changes", [summary.run_id])}
+    return report
+
+
+@task(name="send-alert", retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+def send_alert(config_path: str, report: RunReport) -> str:
+    from hullcheck.report.smtp import send_messages
+
+    cfg = load_config(Path(config_path))
+    if cfg.email is None or cfg.email.smtp is None:
+        return "no alert: the config has no email.smtp"
+    message = alert_message(cfg.email, report, cfg.report.base_url)
+    if message is None:
+        return "no alert: nobody in email.org_to"
+    failed = [d.error for d in send_messages(cfg.email.smtp, [message]) if d.error]
+    if failed:
+        raise RuntimeError(f"the alert could not be sent: {failed[0]}")
+    return f"alert sent to {', '.join(cfg.email.org_to)}"
+
+
+@flow(name="nightly-audit", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
+def nightly_audit(config_path: str = "hullcheck.yaml", as_of: str | None = None,
+                  only: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Audit every configured source, evaluate and publish the run; summarise it, and alert when it is not ok."""
+    logger = get_run_logger()
     cfg = load_config(Path(config_path))
     when = parse_as_of(as_of) if as_of else None
-    summary = run_audit(cfg, as_of=when, only=only)
-    return {
-        "run_id": summary.run_id,
-        "status": summary.status,
-        "repos": summary.git.total,
-        "extracted": summary.git.extracted,
-        "unchanged": summary.git.unchanged,
-        "failed": summary.git.failed,
-        "failures": summary.git.failures + summary.images.failures,
-        "seconds": round(summary.seconds, 1),
-        "warnings": summary.warnings,
-    }
-
-
-@flow(name="nightly-audit", log_prints=False)
-def nightly_audit(
-    config_path: str = "hullcheck.yaml", as_of: str | None = None, only: list[str] | None = None
-) -> dict[str, Any]:
-    """Audit every configured source; the database records the run whatever happens."""
-    logger = get_run_logger()
-    result = audit_git_sources(config_path, as_of, only)
-    logger.info(
-        "run %s %s: %s repos, %s extracted, %s unchanged, %s failed in %ss",
-        result["run_id"],
-        result["status"],
-        result["repos"],
-        result["extracted"],
-        result["unchanged"],
-        result["failed"],
-        result["seconds"],
-    )
-    for failure in result["failures"]:
-        logger.warning("repository failed: %s", failure)
-    return result
+    summary = run_audit(cfg, as_of=when, only=only, fan_out=prefect_fan_out, command="prefect nightly-audit")
+    report = run_report(Path(config_path), summary)
+    logger.info(report.headline)
+    for failure in report.failures:
+        logger.warning("failed: %s", failure)
+    create_markdown_artifact(key="nightly-audit-summary", markdown=summary_markdown(report),
+                             description=f"hullcheck run {summary.run_id}")  # fmt: skip
+    if summary.status != "ok":
+        logger.warning(send_alert(config_path, report))
+    return {"run_id": summary.run_id, "status": summary.status, "repos": report.repos_total,
+            "extracted": report.extracted, "unchanged": report.unchanged, "failed": report.failed,
+            "failures": report.failures, "findings": report.findings, "seconds": round(summary.seconds, 1),
+            "warnings": summary.warnings}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,42 +1,113 @@
-"""The nightly flow runs for real on Prefect's ephemeral server and records the same run as the CLI."""
+"""The nightly flow runs for real (Prefect's `prefect_test_harness`, in a process of its own so that its
+settings are its own) against real git repositories and the real registry fixture, and records what
+the direct `hullcheck audit` records: the same facts and findings, the same error rows. One broken
+repository and one broken registry repository make the run partial, a Markdown artifact summarises
+it, and the platform team gets an alert on a real SMTP server."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
+import yaml
+from support.oci.builder import Image, Layer
+from support.oci.registry import Registry
 from support.org import Org, days_ago
 
+from hullcheck.audit import run_audit
+from hullcheck.config import load_config
 from hullcheck.demo.gitbuild import Commit
 
+pytest_plugins = ["support.smtp"]
 ROOT = Path(__file__).resolve().parents[1]
+HARNESS = """
+import json, sys
+from prefect.testing.utilities import prefect_test_harness
+from prefect.client.orchestration import get_client
+from flows.nightly_audit import nightly_audit
+with prefect_test_harness(server_startup_timeout=90):
+    result = nightly_audit(config_path=sys.argv[1])
+    with get_client(sync_client=True) as client:
+        artifacts = [a.data for a in client.read_artifacts() if a.key == "nightly-audit-summary"]
+print("RESULT", json.dumps({"result": result, "artifacts": artifacts}))
+"""
+
+
+def prefect_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}  # fmt: skip
+
+
+def facts(db: Path) -> dict[str, Any]:
+    con = duckdb.connect(str(db), read_only=True)
+    q = {
+        "runs": "SELECT status, repos_total, repos_extracted, repos_failed FROM runs",
+        "snapshots": "SELECT repo, status, commit_sha FROM repo_snapshots ORDER BY repo",
+        "instructions": "SELECT repo, path, count(*) FROM dockerfile_instructions GROUP BY ALL ORDER BY ALL",
+        "tags": "SELECT repository, tag, digest, status FROM images WHERE tag IS NOT NULL ORDER BY ALL",
+        "registry_failures": "SELECT repository, status FROM images WHERE error IS NOT NULL ORDER BY ALL",
+        "findings": "SELECT policy_id, subject, fingerprint, severity, waived FROM findings ORDER BY ALL",
+    }  # fmt: skip
+    try:
+        return {k: con.execute(sql).fetchall() for k, sql in q.items()}
+    finally:
+        con.close()
 
 
 @pytest.mark.slow
-def test_nightly_audit_flow(org: Org, tmp_path: Path) -> None:
-    org.repo("api", [Commit(days_ago(2), {"Dockerfile": "FROM python:3.12\n"})])
-    org.sources.append({"url": str(tmp_path / "missing"), "name": "missing"})
-    cfg = org.write_config()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-        "PYTHONPATH": str(ROOT),
-    }
-    code = (
-        "import json, sys; from flows.nightly_audit import nightly_audit; "
-        f"print('RESULT', json.dumps(nightly_audit(config_path={str(cfg)!r})))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+def test_nightly_flow_equals_the_direct_audit_ends_partial_and_alerts(
+    org: Org, registry: Registry, smtp_plain: Any, tmp_path: Path
+) -> None:
+    org.repo("api", [Commit(days_ago(2), {"Dockerfile": "FROM python:3.12\nRUN pip install flask\n"})])
+    org.repo("web", [Commit(days_ago(2), {"Dockerfile": "FROM node:20\nUSER 1000\n", "compose.yaml":
+                                          "services:\n  web:\n    build: .\n"})])  # fmt: skip
+    org.sources.append({"url": str(tmp_path / "missing"), "name": "missing"})  # the broken repository
+    registry.push("shop/app", "1.0", Image([Layer({"etc/app": b"app"})], {"User": "app"}))
+    org.extra = {
+        "registries": [{"url": registry.host, "repositories": ["shop/app", "shop/gone"], "retries": 0}],
+        "email": {"from": "hullcheck@example.org", "org_to": ["platform@example.org"],
+                  "smtp": {"host": smtp_plain.host, "port": smtp_plain.port, "security": "none"}},
+    }  # fmt: skip
+    flow_cfg = org.write_config()
+    direct_cfg = tmp_path / "direct.yaml"
+    data = yaml.safe_load(flow_cfg.read_text())
+    data["database"] = str(tmp_path / "direct.duckdb")
+    data["email"] = {"from": "hullcheck@example.org"}  # the direct audit sends nothing
+    direct_cfg.write_text(yaml.safe_dump(data))
+
+    proc = subprocess.run([sys.executable, "-c", HARNESS, str(flow_cfg)], env=prefect_env(tmp_path),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result_line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    assert '"status": "partial"' in result_line and '"extracted": 1' in result_line
-    assert "repository failed: missing" in proc.stderr
-    assert "Finished in state Completed" in proc.stderr
-    assert org.query("SELECT status, repos_total FROM runs") == [("partial", 2)]
+    out = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    result = out["result"]
+    assert result["status"] == "partial" and result["extracted"] == 2 and result["failed"] == 1
+    assert "Task run 'repository api'" in proc.stderr and "Task run 'image-source " in proc.stderr
+
+    direct = run_audit(load_config(direct_cfg))
+    assert direct.status == "partial"
+    flow_facts, direct_facts = facts(org.root / "audit.duckdb"), facts(tmp_path / "direct.duckdb")
+    assert flow_facts == direct_facts
+    assert ("missing", "failed", None) in flow_facts["snapshots"]  # the error rows
+    assert flow_facts["registry_failures"] == [("shop/gone", "failed")]
+    assert flow_facts["findings"] and flow_facts["tags"]
+
+    # the artifact summarises the run
+    assert len(out["artifacts"]) == 1
+    summary = out["artifacts"][0]
+    assert "**partial**" in summary and "| git repositories (3) | 2 | 0 | 1 |" in summary and "missing" in summary
+
+    # the alert reached the platform team
+    alerts = [email.message_from_bytes(m.data, policy=email.policy.default) for m in smtp_plain.received]
+    assert len(alerts) == 1 and alerts[0]["To"] == "platform@example.org"
+    assert "partial" in alerts[0]["Subject"] and "1 of 3 repositories failed" in alerts[0]["Subject"]
+    body = alerts[0].get_content()
+    assert "missing" in body and "shop/gone" in body

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
+from typing import Any
 
 from hullcheck import __version__
 from hullcheck.config import Config, LayoutSpec, RegistrySource
@@ -39,6 +40,11 @@ from hullcheck.sources.specs import RepoSpec
 from hullcheck.store import Store
 
 ProgressFn = Callable[[RepoResult, int, int], None]
+# How a stage's independent reads are spread (one repository, one image source each): the function over
+# the items, results yielded as each finishes, in any order. The audit's own is a thread pool
+# (`map_unordered`); the Prefect flow passes one that makes each read a task (flows/nightly_audit.py).
+# The function never raises for a source that fails: its failure is the result's error row.
+FanOut = Callable[[str, Callable[[Any], Any], list[Any]], Iterator[Any]]
 
 
 @dataclass
@@ -121,20 +127,22 @@ def run_audit(
     only: list[str] | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    fan_out: FanOut | None = None,
+    command: str = "hullcheck audit",
 ) -> AuditSummary:
     """One audit. Setting `cancel` (from a signal handler) stops it within a second: `Stopped` is raised
-    and the run is recorded failed."""
+    and the run is recorded failed. `fan_out` spreads the reads (default: `concurrency` threads)."""
     specs = cfg.select_repos(only)  # config problems surface before a run is recorded
     cfg.require_sources()
     catalog = load_policies(cfg)
     started = time.monotonic()
     with_images = as_of is None and not only  # registries have no history to backfill; --only names git repos
-    with open_writer(cfg, "hullcheck audit") as store:
+    with open_writer(cfg, command) as store:
         summary = AuditSummary(begin_run(store, cfg, as_of, only))
         try:
-            summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress, cancel)
+            summary.git = crawl_git(store, summary.run_id, cfg, specs, as_of, progress, cancel, fan_out)
             if with_images:
-                summary.images = crawl_images(store, summary.run_id, cfg, cancel)
+                summary.images = crawl_images(store, summary.run_id, cfg, cancel, fan_out)
         except BaseException as e:
             summary.status = "failed"
             fail_run(store, summary.run_id, summary.git, len(specs), e)
@@ -183,12 +191,16 @@ def crawl_git(
     as_of: datetime | None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    fan_out: FanOut | None = None,
 ) -> GitSummary:
-    """Every repository crawled in parallel (`concurrency` threads), written in batches as they finish."""
+    """Every repository crawled in parallel (`concurrency` threads, or `fan_out`), written in batches as
+    they finish, by this thread: the one writer."""
     ctx = git_crawl(store, cfg, as_of)
     summary = GitSummary(total=len(specs), stats=ctx.mirrors.stats)
     writer = GitWriter(store, run_id, cfg.write_batch_repos)
-    results = map_unordered(partial(crawl_repo, ctx=ctx), specs, cfg.concurrency, threading.Event(), "crawl", cancel)
+    crawl = partial(crawl_repo, ctx=ctx)
+    results = (fan_out("repository", crawl, specs) if fan_out is not None
+               else map_unordered(crawl, specs, cfg.concurrency, threading.Event(), "crawl", cancel))  # fmt: skip
     try:
         for done, result in enumerate(results, 1):
             summary.count(result)
@@ -231,13 +243,31 @@ def crawl_image_source(
     return crawl_layout(job, known, cancel)
 
 
-def crawl_images(store: Store, run_id: int, cfg: Config, cancel: threading.Event | None = None) -> ImageSummary:
-    """Each image source in turn, each written in one transaction; later sources skip digests earlier ones read."""
+def crawl_images(store: Store, run_id: int, cfg: Config, cancel: threading.Event | None = None,
+                 fan_out: FanOut | None = None) -> ImageSummary:  # fmt: skip
+    """Each image source in turn, each written in one transaction; later sources skip digests earlier ones
+    read. With `fan_out`, the sources are read side by side (what each has seen is read first, here) and
+    written as each finishes."""
     summary = ImageSummary()
     jobs = image_jobs(cfg)
     if not jobs:
         return summary
     known = known_images(store, cfg)
+    if fan_out is not None:
+        from hullcheck.crawl.registry import crawl_layout, crawl_registry
+
+        seen = {id(job): known_facts.seen_tags(store, job.host) for job in jobs if isinstance(job, RegistrySource)}
+
+        def read(job: ImageJob) -> ImageResult:
+            if isinstance(job, RegistrySource):
+                return crawl_registry(job, known, seen[id(job)], cancel)
+            return crawl_layout(job, known, cancel)
+
+        for result in fan_out("image-source", read, jobs):
+            write_images(store, run_id, result)
+            known.learn(result)
+            summary.count(result)
+        return summary
     for job in jobs:
         if cancel is not None and cancel.is_set():
             raise Stopped("the audit was asked to stop")
