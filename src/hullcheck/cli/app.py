@@ -38,6 +38,9 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(policies.app, name="policies")
 app.add_typer(db.app, name="db")
 app.add_typer(config_check.app, name="config")
+flow_app = typer.Typer(help="The Prefect flows, run in this process (`hullcheck serve` schedules them).",
+                       no_args_is_help=True, add_completion=False)  # fmt: skip
+app.add_typer(flow_app, name="flow")
 
 
 def _version(value: bool) -> None:
@@ -379,6 +382,42 @@ def report(
     from hullcheck.cli.report import run_report_command
 
     raise typer.Exit(run_report_command(config, week, out, weeks, email, dry_run))
+
+
+@flow_app.command("run")
+def flow_run(
+    name: Annotated[str, typer.Argument(metavar="FLOW", help="nightly-audit or weekly-report.")],
+    as_of: Annotated[str | None, typer.Option(help="nightly-audit: audit git history as of this moment.")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="nightly-audit: only repositories matching this glob.")] = None,
+    week: Annotated[str | None, typer.Option(help="weekly-report: the ISO week; default the newest.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="weekly-report: write .eml files, send nothing.")] = False,
+    config: ConfigOpt = Path("hullcheck.yaml"),
+) -> None:
+    """Run a flow now, in this process, as its schedule would (Prefect's tasks, logs, artifact and alert):
+    against the Prefect server of PREFECT_API_URL, else a temporary one this process starts.
+
+    `hullcheck audit` stays the fast direct path (no Prefect) for CI and ad-hoc use. Exit status as the
+    command's: 0 ok, 1 partial (or a mail not sent), 2 error."""
+    from hullcheck.cli.flows import run_flow
+
+    raise typer.Exit(run_flow(name, config, as_of, only, week, dry_run))
+
+
+@app.command()
+def serve(
+    timezone: Annotated[str, typer.Option(help="The schedules' time zone (IANA name).")] = "UTC",
+    nightly_cron: Annotated[str, typer.Option(help="When the nightly audit runs.")] = "0 2 * * *",
+    weekly_cron: Annotated[str, typer.Option(help="When the weekly report goes out.")] = "0 7 * * 1",
+    config: ConfigOpt = Path("hullcheck.yaml"),
+) -> None:
+    """Serve the deployments `nightly-audit` and `weekly-report` on their cron schedules from this process,
+    against the Prefect server of PREFECT_API_URL (`prefect server start`), until stopped.
+
+    The flows run in this process when their schedule (or `prefect deployment run`) says so; for a work
+    pool and worker instead, see prefect.yaml and the README."""
+    from hullcheck.cli.flows import serve as serve_flows
+
+    raise typer.Exit(serve_flows(config, timezone, nightly_cron, weekly_cron))
 
 
 @app.command()
