@@ -111,3 +111,42 @@ def test_nightly_flow_equals_the_direct_audit_ends_partial_and_alerts(
     assert "partial" in alerts[0]["Subject"] and "1 of 3 repositories failed" in alerts[0]["Subject"]
     body = alerts[0].get_content()
     assert "missing" in body and "shop/gone" in body
+
+
+HARNESS_NIGHTS = """
+import json, sys
+from prefect.testing.utilities import prefect_test_harness
+from flows.nightly_audit import nightly_audit
+with prefect_test_harness(server_startup_timeout=90):
+    results = [nightly_audit(config_path=path) for path in sys.argv[1:]]
+print("RESULT", json.dumps(results))
+"""
+
+
+@pytest.mark.slow
+def test_a_transient_registry_fault_is_retried_and_a_permanent_one_is_not(
+    registry: Registry, registry_proxy: Any, tmp_path: Path
+) -> None:
+    registry.push("shop/flaky", "1.0", Image([Layer({"etc/a": b"a"})], {"User": "app"}))
+    registry.push("shop/locked", "1.0", Image([Layer({"etc/b": b"b"})], {"User": "app"}))
+    proxy = registry_proxy(registry)
+    proxy.fail_next(2, status=503, match="/shop/flaky/tags/list")  # twice, then the registry answers
+    proxy.fail_next(3, status=401, match="/shop/locked/tags/list")  # no retry would fix it
+    configs = []
+    for name, repository in (("transient", "shop/flaky"), ("permanent", "shop/locked")):
+        root = tmp_path / name
+        root.mkdir()
+        cfg = root / "hullcheck.yaml"
+        cfg.write_text(yaml.safe_dump({"database": "h.duckdb", "cache_dir": "cache",
+                                       "registries": [{"url": proxy.host, "repositories": [repository]}]}))  # fmt: skip
+        configs.append(str(cfg))
+    proc = subprocess.run([sys.executable, "-c", HARNESS_NIGHTS, *configs], env=prefect_env(tmp_path),
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    transient, permanent = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    assert transient["status"] == "ok" and transient["failures"] == []  # retried and recovered
+    assert proxy.count("tags", "GET") >= 3
+    tags_lists = [path for method, path in proxy.requests if method == "GET" and "/tags/list" in path]
+    assert sum("/shop/flaky/" in p for p in tags_lists) == 3  # two faults, then the answer
+    assert permanent["status"] == "partial" and len(permanent["failures"]) == 1
+    assert sum("/shop/locked/" in p for p in tags_lists) == 1  # asked once: a 401 is not retried
