@@ -304,3 +304,38 @@ def test_file_names_of_a_split_cannot_escape_the_directory() -> None:
         assert "/" not in stem and not stem.startswith(".") and len(stem) <= 90
     assert file_stem("a/b") != file_stem("a_b")  # two names never share a file
     assert artifact_uri("a b/#x%y") == "a%20b/%23x%25y"
+
+
+def test_export_db_writes_every_public_view_as_parquet_partitioned_by_run(story: Story, tmp_path: Path) -> None:
+    out = tmp_path / "parquet"
+    done = story.run("export-db", "--parquet", str(out))
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "_views.json").read_text())
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{story.root / 'audit.duckdb'}' AS db (READ_ONLY)")
+    views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = 'db' "
+                                       "AND NOT internal ORDER BY 1").fetchall()]  # fmt: skip
+    assert [v["view"] for v in manifest["views"]] == views and len(views) > 50
+    for entry in manifest["views"]:
+        view = entry["view"]
+        # Parquet keeps an INTERVAL to the millisecond (its INTERVAL type's resolution): compared so
+        names = ", ".join(f'floor(epoch("{c["name"]}") * 1000)' if c["type"] == "INTERVAL" else f'"{c["name"]}"'
+                          for c in entry["columns"])  # fmt: skip
+        if entry["partitioned"]:
+            assert (out / view).is_dir() or entry["rows"] == 0, view
+            if entry["rows"] == 0:
+                continue
+            source = f"read_parquet('{out / view}/*/*.parquet', hive_partitioning = true)"
+            runs = {p.name for p in (out / view).iterdir()}
+            assert runs <= {f"run_id={n}" for n in range(1, 6)}, (view, runs)
+        else:
+            source = f"'{out / view}.parquet'"
+        # the same rows, value for value (the run id comes back from the partition's folder name)
+        diff = con.execute(f"SELECT count(*) FROM ((SELECT {names} FROM db.{view} EXCEPT ALL SELECT {names} FROM "
+                           f"{source}) UNION ALL (SELECT {names} FROM {source} EXCEPT ALL "
+                           f"SELECT {names} FROM db.{view}))").fetchone()[0]  # fmt: skip
+        assert diff == 0, view
+        assert con.execute(f"SELECT count(*) FROM {source}").fetchone()[0] == entry["rows"], view
+    con.close()
+    assert sorted(p.name for p in (out / "findings").iterdir()) == [f"run_id={n}" for n in range(1, 6)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".parquet")]  # no staging left behind

@@ -26,7 +26,7 @@ RANK = {
     "errors": 0, "columns": 0, "assets": 0, "redact": 0, "dates": 0, "jsonshape": 0, "__init__": 0,
     "extract": 1, "sources": 1, "demo": 1,
     "config": 2, "config_sources": 2, "config_report": 2,
-    "store": 2, "store_values": 2, "store_files": 2, "store_writes": 2, "store_scratch": 2,
+    "store": 2, "store_values": 2, "store_files": 2, "store_writes": 2, "store_scratch": 2, "store_export": 2,
     "crawl": 3,
     "policy": 4,
     "audit": 5, "policy_cases": 5, "report": 5, "retention": 5, "backfill": 5, "worktree": 5,

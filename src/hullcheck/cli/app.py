@@ -384,6 +384,27 @@ def report(
     raise typer.Exit(run_report_command(config, week, out, weeks, email, dry_run))
 
 
+@app.command("export-db")
+def export_db(
+    parquet: Annotated[Path, typer.Option(metavar="DIR", help="Write every public view here as Parquet.")],
+    config: ConfigOpt = Path("hullcheck.yaml"),
+    database: DatabaseOpt = None,
+) -> None:
+    """Every public view as Parquet, for a warehouse or any engine: views with a run_id partitioned by run
+    (DIR/VIEW/run_id=N/*.parquet), the others one file each, and DIR/_views.json describing them.
+
+    Read from the published snapshot (a running audit is neither waited for nor seen half); DIR is
+    replaced whole, never left half written."""
+    from hullcheck.store import Store
+    from hullcheck.store_export import export_parquet
+
+    with Store.open(database_path(config, database), read_only=True) as store:
+        views = export_parquet(store, parquet)
+    rows = sum(v.rows for v in views)
+    typer.echo(f"wrote {len(views)} views ({rows} rows, {sum(v.partitioned for v in views)} partitioned by run) "
+               f"to {parquet}")  # fmt: skip
+
+
 @flow_app.command("run")
 def flow_run(
     name: Annotated[str, typer.Argument(metavar="FLOW", help="nightly-audit or weekly-report.")],
