@@ -143,19 +143,22 @@ def test_the_installed_wheel_runs_the_demo_and_an_audit_without_prefect(venv: Pa
 @pytest.mark.slow
 def test_the_flows_extra_gives_working_flows(venv: Path, wheel: Path, org: Org, elsewhere: Path) -> None:
     """The extra installs beside the wheel, Prefect's own loader (what a deployment runs) finds the flow in
-    the installed `hullcheck_flows`, and its task audits with the installed hullcheck. The orchestration
-    itself, on an ephemeral Prefect server (a minute of start-up), is tests/test_flows.py's."""
+    the installed `hullcheck_flows`, and the stages it runs audit with the installed hullcheck. The
+    orchestration itself, on a Prefect server (a minute of start-up), is tests/test_flows.py's."""
     _pip_install(venv, f"hullcheck[flows] @ {wheel.as_uri()}")
     org.repo("api", [Commit(days_ago(2), {"Dockerfile": "FROM python:3.12\n"})])
     cfg = org.write_config()
     code = f"""
 import json, prefect
+from pathlib import Path
 from prefect.flows import load_flow_from_entrypoint
 from hullcheck_flows import nightly_audit as module
 flow = load_flow_from_entrypoint("hullcheck_flows.nightly_audit:nightly_audit")
 assert isinstance(flow, prefect.Flow) and flow.name == "nightly-audit", flow
 print("FROM", module.__file__)
-print("RESULT", json.dumps(module.audit_git_sources.fn({str(cfg)!r}, None, None)))
+summary = module.run_audit(module.load_config(Path({str(cfg)!r})))  # the library the flow runs, as installed
+report = module.run_report(Path({str(cfg)!r}), summary)
+print("RESULT", json.dumps({{"status": summary.status, "extracted": report.extracted, "failures": report.failures}}))
 """
     proc = _python(venv, code, elsewhere, PREFECT_HOME=str(elsewhere / "prefect"), DO_NOT_TRACK="1")
     assert proc.returncode == 0, proc.stderr[-3000:]

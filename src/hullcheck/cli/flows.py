@@ -17,8 +17,8 @@ from typing import Any
 
 from hullcheck.cli.common import fail
 
-FLOWS = {"nightly-audit": ("nightly_audit", "nightly_audit"), "weekly-report": ("weekly_report", "weekly_report")}
-DEFAULT_CRON = {"nightly-audit": "0 2 * * *", "weekly-report": "0 7 * * 1"}
+FLOWS = {"nightly-audit": ("nightly_audit", "nightly_audit"), "weekly-report": ("weekly_report", "weekly_report"),
+         "serving": ("serving", "serve_both")}  # fmt: skip
 
 
 def prefect_settings() -> None:
@@ -35,7 +35,7 @@ def prefect_settings() -> None:
 def flow_module(name: str) -> ModuleType:
     """The flow's module: `hullcheck_flows` once installed, the checkout's `flows/` in development."""
     if name not in FLOWS:
-        raise fail(f"unknown flow {name!r}: use {' or '.join(FLOWS)}")
+        raise fail(f"unknown flow {name!r}: use nightly-audit or weekly-report")
     module = FLOWS[name][0]
     try:
         return importlib.import_module(f"hullcheck_flows.{module}")
@@ -56,6 +56,8 @@ def flow_module(name: str) -> ModuleType:
 
 def run_flow(name: str, config: Path, as_of: str | None, only: list[str] | None, week: str | None,
              dry_run: bool) -> int:  # fmt: skip
+    if name not in ("nightly-audit", "weekly-report"):
+        raise fail(f"unknown flow {name!r}: use nightly-audit or weekly-report")
     prefect_settings()
     module = flow_module(name)
     fn = getattr(module, FLOWS[name][1])
@@ -75,15 +77,5 @@ def serve(config: Path, timezone: str, nightly: str, weekly: str) -> int:
         raise fail("hullcheck serve needs a Prefect server: set PREFECT_API_URL (e.g. run `prefect server start` "
                    "and export PREFECT_API_URL=http://127.0.0.1:4200/api)")  # fmt: skip
     prefect_settings()
-    from prefect import serve as prefect_serve
-    from prefect.schedules import Cron
-
-    params = {"config_path": str(config.resolve())}
-    deployments = [
-        flow_module(name).__dict__[FLOWS[name][1]].to_deployment(
-            name=name, schedules=[Cron(cron, timezone=timezone)], parameters=params, tags=["hullcheck"],
-            description=f"hullcheck {name} for {config.resolve()}")
-        for name, cron in (("nightly-audit", nightly), ("weekly-report", weekly))
-    ]  # fmt: skip
-    prefect_serve(*deployments)
+    flow_module("serving").serve_both(config, timezone, nightly, weekly)
     return 0
