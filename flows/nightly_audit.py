@@ -6,6 +6,13 @@ runner: threads by default, `concurrency` at a time), while the rows come back t
 one writer. Then: a Markdown artifact summarising the run, and an alert mail to the platform team
 when the run is not ok. Final state: Completed for ok and partial (the run says what failed),
 Failed for a config error or a fatal one (the run is recorded failed).
+
+Past one machine: `nightly_audit.with_options(task_runner=DaskTaskRunner(address=...))` (the `dask`
+extra; `hullcheck flow run nightly-audit --dask ADDRESS|local`) sends each repository's crawl and
+extraction to the Dask workers; the rows come back to this process, which writes them (docs/scaling.md).
+Transient registry faults (connection errors, 429, 5xx, honouring Retry-After) are retried with backoff
+by the registry client inside the read, permanent ones (401/403, 404, a manifest that does not parse)
+are not: a retry of the whole task would read again what already succeeded.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -33,7 +41,13 @@ def read_source(read: Callable[[Any], Any], item: Any) -> Any:
 
 
 def prefect_fan_out(stage: str, read: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-    """Each item a task run named after it; results as they finish (the audit's FanOut)."""
+    """Each item a task run named after it; results as they finish (the audit's FanOut). On a task runner
+    of other processes (Dask), the repositories go there (their crawl travels: `RepoCrawler`); image
+    sources, whose reads share this process's view of the database (known digests, layer facts), stay
+    here, one after the other."""
+    if stage != "repository" and not isinstance(get_run_context().task_runner, ThreadPoolTaskRunner):
+        yield from map(read, items)
+        return
     futures = [read_source.with_options(task_run_name=f"{stage} {_name(item)}").submit(read, item) for item in items]
     for future in as_completed(futures):
         yield future.result()
@@ -90,6 +104,15 @@ def nightly_audit(config_path: str = "hullcheck.yaml", as_of: str | None = None,
             "extracted": report.extracted, "unchanged": report.unchanged, "failed": report.failed,
             "failures": report.failures, "findings": report.findings, "seconds": round(summary.seconds, 1),
             "warnings": summary.warnings}  # fmt: skip
+
+
+def on_dask(address: str | None = None, workers: int = 2) -> Any:
+    """The flow on a Dask cluster: the scheduler at `address`, else a local one of `workers` processes."""
+    from prefect_dask import DaskTaskRunner
+
+    local = {"n_workers": workers, "threads_per_worker": 1, "processes": True}
+    runner = DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs=local)
+    return nightly_audit.with_options(task_runner=runner)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ want="$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing hullcheck and its dependencies into .venv (first run takes a minute)" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v "^WARNING: Location" >&2 || true
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,flows]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,flows,dask]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
   .venv/bin/python -c 'import hullcheck, duckdb, git, dockerfile, prefect, oras' # fail loudly if the install did not work
   echo "$want" > "$stamp"
   echo "ready: $(.venv/bin/hullcheck --version 2>/dev/null || echo hullcheck) in .venv, with the test tools and Prefect (flows/)" >&2

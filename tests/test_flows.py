@@ -150,3 +150,37 @@ def test_a_transient_registry_fault_is_retried_and_a_permanent_one_is_not(
     assert sum("/shop/flaky/" in p for p in tags_lists) == 3  # two faults, then the answer
     assert permanent["status"] == "partial" and len(permanent["failures"]) == 1
     assert sum("/shop/locked/" in p for p in tags_lists) == 1  # asked once: a 401 is not retried
+
+
+HARNESS_DASK = """
+import json, sys
+from prefect.testing.utilities import prefect_test_harness
+from flows.nightly_audit import nightly_audit, on_dask
+with prefect_test_harness(server_startup_timeout=90):
+    threads = nightly_audit(config_path=sys.argv[1])
+    dask = on_dask(None, workers=2)(config_path=sys.argv[2])
+print("RESULT", json.dumps([threads, dask]))
+"""
+
+
+@pytest.mark.slow
+def test_the_flow_on_a_local_dask_cluster_gets_what_threads_get(org: Org, registry: Registry, tmp_path: Path) -> None:
+    for n in range(4):
+        first = Commit(days_ago(3), {"Dockerfile": f"FROM python:3.1{n}\nRUN pip install flask\n"})
+        org.repo(f"svc{n}", [first, Commit(days_ago(1), {"worker/Dockerfile": "FROM alpine\nRUN apk add curl\n"})])
+    org.sources.append({"url": str(tmp_path / "missing"), "name": "missing"})
+    registry.push("shop/app", "1.0", Image([Layer({"etc/app": b"app"})], {"User": "app"}))
+    org.extra = {"registries": [{"url": registry.host, "repositories": ["shop/app"], "retries": 0}]}
+    threads_cfg = org.write_config()
+    data = yaml.safe_load(threads_cfg.read_text())
+    data["database"], data["cache_dir"] = str(tmp_path / "dask.duckdb"), str(tmp_path / "dask-cache")
+    dask_cfg = tmp_path / "dask.yaml"
+    dask_cfg.write_text(yaml.safe_dump(data))
+    proc = subprocess.run([sys.executable, "-c", HARNESS_DASK, str(threads_cfg), str(dask_cfg)],
+                          env=prefect_env(tmp_path), capture_output=True, text=True, timeout=400)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    threads, dask = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    assert threads["status"] == dask["status"] == "partial" and dask["extracted"] == 4
+    assert "Creating a new Dask cluster" in proc.stderr and proc.stderr.count("Register worker addr") == 2
+    assert proc.stderr.count("Task run 'repository svc") == 8  # four repositories, on threads then on Dask
+    assert facts(org.root / "audit.duckdb") == facts(tmp_path / "dask.duckdb")

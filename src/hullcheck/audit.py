@@ -18,13 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 from hullcheck import __version__
 from hullcheck.config import Config, LayoutSpec, RegistrySource
 from hullcheck.crawl import known as known_facts
-from hullcheck.crawl.git import GitCrawl, crawl_repo
+from hullcheck.crawl.git import GitCrawl, RepoCrawler
 from hullcheck.crawl.known import KnownImages
 from hullcheck.crawl.pool import map_unordered
 from hullcheck.crawl.rows import ImageResult, RepoResult
@@ -198,7 +197,7 @@ def crawl_git(
     ctx = git_crawl(store, cfg, as_of)
     summary = GitSummary(total=len(specs), stats=ctx.mirrors.stats)
     writer = GitWriter(store, run_id, cfg.write_batch_repos)
-    crawl = partial(crawl_repo, ctx=ctx)
+    crawl = RepoCrawler(ctx)
     results = (fan_out("repository", crawl, specs) if fan_out is not None
                else map_unordered(crawl, specs, cfg.concurrency, threading.Event(), "crawl", cancel))  # fmt: skip
     try:

@@ -412,6 +412,14 @@ def flow_run(
     only: Annotated[list[str] | None, typer.Option(help="nightly-audit: only repositories matching this glob.")] = None,
     week: Annotated[str | None, typer.Option(help="weekly-report: the ISO week; default the newest.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="weekly-report: write .eml files, send nothing.")] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS|local",
+            help="nightly-audit: crawl on a Dask cluster (its "
+            "scheduler's address, or `local` for one on this machine).",
+        ),
+    ] = None,
     config: ConfigOpt = Path("hullcheck.yaml"),
 ) -> None:
     """Run a flow now, in this process, as its schedule would (Prefect's tasks, logs, artifact and alert):
@@ -421,7 +429,7 @@ def flow_run(
     command's: 0 ok, 1 partial (or a mail not sent), 2 error."""
     from hullcheck.cli.flows import run_flow
 
-    raise typer.Exit(run_flow(name, config, as_of, only, week, dry_run))
+    raise typer.Exit(run_flow(name, config, as_of, only, week, dry_run, dask))
 
 
 @app.command()

@@ -55,12 +55,19 @@ def flow_module(name: str) -> ModuleType:
 
 
 def run_flow(name: str, config: Path, as_of: str | None, only: list[str] | None, week: str | None,
-             dry_run: bool) -> int:  # fmt: skip
+             dry_run: bool, dask: str | None = None) -> int:  # fmt: skip
     if name not in ("nightly-audit", "weekly-report"):
         raise fail(f"unknown flow {name!r}: use nightly-audit or weekly-report")
     prefect_settings()
     module = flow_module(name)
     fn = getattr(module, FLOWS[name][1])
+    if dask is not None:
+        if name != "nightly-audit":
+            raise fail("--dask applies to nightly-audit (the weekly report renders in one process)")
+        try:
+            fn = module.on_dask(None if dask == "local" else dask)
+        except ModuleNotFoundError as e:
+            raise fail(f"--dask needs the dask extra: pip install 'hullcheck[dask]' ({e})") from None
     if name == "nightly-audit":
         result: dict[str, Any] = fn(config_path=str(config.resolve()), as_of=as_of, only=only or None)
         print(f"run {result['run_id']} {result['status']}: {result['repos']} repositories, {result['failed']} failed, "

@@ -31,6 +31,27 @@ class GitCrawl:
     max_bytes: int  # files larger than this are recorded, not read
 
 
+@dataclass
+class RepoCrawler:
+    """`crawl_repo` over one run's shared context, as a callable that can travel to another process (a
+    Dask worker): what it carries is data (the mirror cache's place, what the database knows, options);
+    the mirrors handle, with its locks and git processes, is made again where it runs."""
+
+    ctx: GitCrawl
+
+    def __call__(self, spec: RepoSpec) -> RepoResult:
+        return crawl_repo(spec, self.ctx)
+
+    def __getstate__(self) -> dict[str, object]:
+        m = self.ctx.mirrors
+        return {"cache": m.cache_dir.parent, "timeout": m.timeout, "known": self.ctx.known, "as_of": self.ctx.as_of,
+                "max_bytes": self.ctx.max_bytes}  # fmt: skip
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        mirrors = GitMirrors(state["cache"], state["timeout"])  # type: ignore[arg-type]
+        self.ctx = GitCrawl(mirrors, state["known"], state["as_of"], state["max_bytes"])  # type: ignore[arg-type]
+
+
 def crawl_repo(spec: RepoSpec, ctx: GitCrawl) -> RepoResult:
     started = time.monotonic()
     result = RepoResult(SnapshotRow(spec.name, spec.display_url, spec.ref, None, None, "failed"))
