@@ -1,9 +1,9 @@
 """The nightly audit as a Prefect flow: the library's stages, each repository and image source a task.
 
 `hullcheck.audit.run_audit` does the work (begin the run, crawl, write, evaluate, publish); this flow
-gives it a fan-out in which every read is a Prefect task (visible, logged, run by the flow's task
-runner: threads by default, `concurrency` at a time), while the rows come back to this process, the
-one writer. Then: a Markdown artifact summarising the run, and an alert mail to the platform team
+gives it a fan-out in which the reads are Prefect tasks (visible, logged, run by the flow's task runner:
+threads by default), a batch of sources each (`batch_size`), while the rows come back to this process,
+the one writer. Then: a Markdown artifact summarising the run, and an alert mail to the platform team
 when the run is not ok. Final state: Completed for ok and partial (the run says what failed),
 Failed for a config error or a fatal one (the run is recorded failed).
 
@@ -17,6 +17,7 @@ are not: a retry of the whole task would read again what already succeeded.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,22 +36,35 @@ from hullcheck.report.run_alert import RunReport, alert_message, summary_markdow
 from hullcheck.store import Store
 
 
-@task(name="read-source", cache_policy=NO_CACHE, log_prints=False)
-def read_source(read: Callable[[Any], Any], item: Any) -> Any:
-    return read(item)  # never raises for a source that fails: the result carries its error row
+@task(name="read-sources", cache_policy=NO_CACHE, log_prints=False)
+def read_sources(read: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    return [read(item) for item in items]  # never raises for a source that fails: its result carries the error row
+
+
+def batch_size(count: int) -> int:
+    """Sources per task: one each for a small org, at most 100 for a large one (about 32 tasks up to 3,200
+    sources). A Prefect task costs 20-50 ms of orchestration on this kind of machine (docs/benchmarks.md):
+    one per repository would make a quiet night of 200 repositories 15 times slower than its crawl."""
+    return max(1, min(100, math.ceil(count / 32)))
 
 
 def prefect_fan_out(stage: str, read: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-    """Each item a task run named after it; results as they finish (the audit's FanOut). On a task runner
-    of other processes (Dask), the repositories go there (their crawl travels: `RepoCrawler`); image
-    sources, whose reads share this process's view of the database (known digests, layer facts), stay
-    here, one after the other."""
+    """Sources in batches, each batch a task run named after its first source; results as batches finish
+    (the audit's FanOut). On a task runner of other processes (Dask), the repositories go there (their
+    crawl travels: `RepoCrawler`); image sources, whose reads share this process's view of the database
+    (known digests, layer facts), stay here, one after the other."""
     if stage != "repository" and not isinstance(get_run_context().task_runner, ThreadPoolTaskRunner):
         yield from map(read, items)
         return
-    futures = [read_source.with_options(task_run_name=f"{stage} {_name(item)}").submit(read, item) for item in items]
+    size = batch_size(len(items))
+    batches = [items[k : k + size] for k in range(0, len(items), size)]
+    futures = [read_sources.with_options(task_run_name=_batch_name(stage, b)).submit(read, b) for b in batches]
     for future in as_completed(futures):
-        yield future.result()
+        yield from future.result()
+
+
+def _batch_name(stage: str, batch: list[Any]) -> str:
+    return f"{stage} {_name(batch[0])}" + (f" (+{len(batch) - 1})" if len(batch) > 1 else "")
 
 
 def _name(item: Any) -> str:
