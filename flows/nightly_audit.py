@@ -120,6 +120,11 @@ def nightly_audit(config_path: str = "hullcheck.yaml", as_of: str | None = None,
             "warnings": summary.warnings}  # fmt: skip
 
 
+def with_concurrency(threads: int) -> Any:
+    """The flow on a thread pool of `threads` (the config's `concurrency`: what `hullcheck audit` uses)."""
+    return nightly_audit.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))
+
+
 def on_dask(address: str | None = None, workers: int = 2) -> Any:
     """The flow on a Dask cluster: the scheduler at `address`, else a local one of `workers` processes."""
     from prefect_dask import DaskTaskRunner

@@ -11,13 +11,16 @@ from pathlib import Path
 from prefect import serve
 from prefect.schedules import Cron
 
-from .nightly_audit import nightly_audit
+from hullcheck.config import load_config
+
+from .nightly_audit import with_concurrency
 from .weekly_report import weekly_report
 
 
 def serve_both(config_path: Path, timezone: str, nightly_cron: str, weekly_cron: str) -> None:
     params = {"config_path": str(config_path.resolve())}
-    schedule = {"nightly-audit": (nightly_audit, nightly_cron), "weekly-report": (weekly_report, weekly_cron)}
+    nightly = with_concurrency(load_config(config_path).concurrency)  # the config's `concurrency` threads
+    schedule = {"nightly-audit": (nightly, nightly_cron), "weekly-report": (weekly_report, weekly_cron)}
     deployments = [
         f.to_deployment(name=name, schedules=[Cron(cron, timezone=timezone)], parameters=params, tags=["hullcheck"],
                         description=f"hullcheck {name} for {config_path.resolve()}")

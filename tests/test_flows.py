@@ -33,11 +33,13 @@ import json, sys
 from prefect.testing.utilities import prefect_test_harness
 from prefect.client.orchestration import get_client
 from flows.nightly_audit import nightly_audit
+from flows.weekly_report import weekly_report
 with prefect_test_harness(server_startup_timeout=90):
     result = nightly_audit(config_path=sys.argv[1])
     with get_client(sync_client=True) as client:
         artifacts = [a.data for a in client.read_artifacts() if a.key == "nightly-audit-summary"]
-print("RESULT", json.dumps({"result": result, "artifacts": artifacts}))
+    report = weekly_report(config_path=sys.argv[1], dry_run=True)
+print("RESULT", json.dumps({"result": result, "artifacts": artifacts, "report": report}))
 """
 
 
@@ -104,6 +106,10 @@ def test_nightly_flow_equals_the_direct_audit_ends_partial_and_alerts(
     assert len(out["artifacts"]) == 1
     summary = out["artifacts"][0]
     assert "**partial**" in summary and "| git repositories (3) | 2 | 0 | 1 |" in summary and "missing" in summary
+
+    # the weekly flow rendered the site and wrote the org digest (dry run: nothing sent)
+    assert out["report"]["pages"] > 3 and out["report"]["mails"] == 1 and out["report"]["sent"] == 0
+    assert (org.root / "report" / "index.html").is_file() and (org.root / "report" / "mail" / "org.eml").is_file()
 
     # the alert reached the platform team
     alerts = [email.message_from_bytes(m.data, policy=email.policy.default) for m in smtp_plain.received]

@@ -61,6 +61,10 @@ def run_flow(name: str, config: Path, as_of: str | None, only: list[str] | None,
     prefect_settings()
     module = flow_module(name)
     fn = getattr(module, FLOWS[name][1])
+    if name == "nightly-audit" and dask is None:
+        from hullcheck.config import load_config
+
+        fn = module.with_concurrency(load_config(config).concurrency)
     if dask is not None:
         if name != "nightly-audit":
             raise fail("--dask applies to nightly-audit (the weekly report renders in one process)")
