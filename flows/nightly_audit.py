@@ -10,9 +10,10 @@ Failed for a config error or a fatal one (the run is recorded failed).
 Past one machine: `nightly_audit.with_options(task_runner=DaskTaskRunner(address=...))` (the `dask`
 extra; `hullcheck flow run nightly-audit --dask ADDRESS|local`) sends each repository's crawl and
 extraction to the Dask workers; the rows come back to this process, which writes them (docs/scaling.md).
-Transient registry faults (connection errors, 429, 5xx, honouring Retry-After) are retried with backoff
-by the registry client inside the read, permanent ones (401/403, 404, a manifest that does not parse)
-are not: a retry of the whole task would read again what already succeeded.
+Transient faults are retried with backoff inside the read, permanent ones are not: by the registry client
+(connection errors, 429, 5xx, honouring Retry-After; never 401/403/404 or a manifest that does not
+parse) and by `crawl_repo` for git (`GitUnreachable`); a retry of the whole task would read again what
+already succeeded.
 """
 
 from __future__ import annotations

@@ -43,6 +43,11 @@ class GitSourceError(SourceError):
     """A repository could not be read."""
 
 
+class GitUnreachable(GitSourceError):
+    """The git server could not be reached, or failed mid-transfer (reset, early EOF, HTTP 5xx/429): a
+    retry a few seconds later may succeed, unlike a repository that is not there or refuses us."""
+
+
 class RegistryError(SourceError):
     """A registry (or an image layout on disk) could not be read; the message names it."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hullcheck.crawl.known import KnownGit
 from hullcheck.crawl.rows import RepoResult, SnapshotRow
-from hullcheck.errors import HullcheckError
+from hullcheck.errors import GitUnreachable, HullcheckError
 from hullcheck.extract.commit import BlobTooLarge, CommitRows, extract_commit, plan_commit, symlinks_to_read
 from hullcheck.redact import redact_text
 from hullcheck.sources.git import GitMirrors, TreeEntry
@@ -52,6 +52,11 @@ class RepoCrawler:
         self.ctx = GitCrawl(mirrors, state["known"], state["as_of"], state["max_bytes"])  # type: ignore[arg-type]
 
 
+# A repository whose server could not be reached (GitUnreachable) is tried again after about 1 s and 4 s;
+# what fails for good (not found, denied, corrupt) is not: the next night tries again anyway.
+GIT_RETRIES = 2
+
+
 def crawl_repo(spec: RepoSpec, ctx: GitCrawl) -> RepoResult:
     started = time.monotonic()
     result = RepoResult(SnapshotRow(spec.name, spec.display_url, spec.ref, None, None, "failed"))
@@ -59,13 +64,23 @@ def crawl_repo(spec: RepoSpec, ctx: GitCrawl) -> RepoResult:
     if spec.problem is not None:  # the config named something that is no repository: said, never skipped
         snap.error = redact_text(spec.problem)
         return result
-    try:
-        _crawl(spec, ctx, result)
-    except HullcheckError as e:
-        snap.status, snap.error = "failed", f"{spec.display_url}: {e}"
-    except Exception as e:  # a bug must not stop the other repositories either
-        detail = redact_text(str(e))[:300]
-        snap.status, snap.error = "failed", f"{spec.display_url}: internal error ({type(e).__name__}: {detail})"
+    for attempt in range(GIT_RETRIES + 1):
+        try:
+            _crawl(spec, ctx, result)
+            break
+        except GitUnreachable as e:  # the network failed, not the repository: try again shortly
+            snap.status, snap.error = "failed", f"{spec.display_url}: {e}"
+            if attempt == GIT_RETRIES or ctx.mirrors.wait_to_retry(attempt):
+                break
+            result.rows, result.new_commit = CommitRows(), False
+            snap.status, snap.error, snap.commit_sha, snap.committed_at = "failed", None, None, None
+        except HullcheckError as e:
+            snap.status, snap.error = "failed", f"{spec.display_url}: {e}"
+            break
+        except Exception as e:  # a bug must not stop the other repositories either
+            detail = redact_text(str(e))[:300]
+            snap.status, snap.error = "failed", f"{spec.display_url}: internal error ({type(e).__name__}: {detail})"
+            break
     snap.note = ctx.mirrors.take_notes(spec)
     if snap.status == "failed":
         result.rows, result.new_commit = CommitRows(), False

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import re
 import subprocess
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import git as gitpython
 
-from hullcheck.errors import GitSourceError, Interrupted
+from hullcheck.errors import GitSourceError, GitUnreachable, Interrupted
 from hullcheck.redact import redact_text
 from hullcheck.sources.git_recovery import remove_stale_locks
 from hullcheck.sources.git_refs import NeedsGit, RemoteTip, local_path, local_tip, tip_from_advert
@@ -64,6 +65,7 @@ class GitStats:
     fetches: int = 0
     blobs_prefetched: int = 0
     blobs_read: int = 0
+    retries: int = 0  # repositories tried again after a transient failure (GitUnreachable)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -79,6 +81,23 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
         return url, None, None  # ssh user names are not secrets; ssh keys do the authenticating
     user, sep, password = m["info"].partition(":")
     return f"{m['scheme']}{m['rest']}", urllib.parse.unquote(user), urllib.parse.unquote(password) if sep else None
+
+
+# What git prints when the network, not the repository, failed: worth one more try within the night.
+_TRANSIENT = ("could not resolve host", "connection refused", "connection timed out", "operation timed out",
+              "connection reset", "early eof", "the remote end hung up unexpectedly", "returned error: 429",
+              "returned error: 500", "returned error: 502", "returned error: 503", "returned error: 504",
+              "rpc failed", "gnutls recv error", "ssl_read")  # fmt: skip
+
+
+def git_failure(stderr: str, url: str) -> GitSourceError:
+    """The error for a git command that failed: `GitUnreachable` when a retry may succeed."""
+    message = _explain(stderr, url)
+    low = stderr.lower()
+    lasting = message.startswith(("repository not found", "authentication failed", "the repository is corrupt"))
+    if not lasting and any(marker in low for marker in _TRANSIENT):
+        return GitUnreachable(message)
+    return GitSourceError(message)
 
 
 def _explain(stderr: str, url: str) -> str:
@@ -161,8 +180,13 @@ class GitMirrors:
         if self._stopping.is_set():
             raise Interrupted(f"git {args[0]} was stopped: the audit is stopping")
         if proc.returncode != 0:
-            raise GitSourceError(_explain(err, url))
+            raise git_failure(err, url)
         return out
+
+    def wait_to_retry(self, attempt: int) -> bool:
+        """Back off before retry `attempt + 1` (about 1 s, then 4 s); True when the audit is stopping instead."""
+        self.stats.add(retries=1)
+        return self._stopping.wait(min(8.0, 4.0**attempt) * random.uniform(0.75, 1.25))
 
     def stop(self) -> None:
         """The audit is stopping: end the git processes in flight, start no new one."""
@@ -204,7 +228,7 @@ class GitMirrors:
             except AdvertUnavailable:
                 pass  # git itself knows credential helpers, ssh and every other transport
             except AdvertError as e:
-                raise GitSourceError(_explain(str(e), spec.url)) from None
+                raise git_failure(str(e), spec.url) from None
         self.stats.add(ls_remotes=1)
         if spec.ref is None:
             out = self._git(["ls-remote", "--symref", "--", spec.url, "HEAD"], spec.url)
