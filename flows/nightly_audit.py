@@ -19,6 +19,7 @@ already succeeded.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from hullcheck.audit import AuditSummary, run_audit
 from hullcheck.config import load_config
 from hullcheck.dates import parse_as_of
-from hullcheck.report.run_alert import RunReport, alert_message, summary_markdown
+from hullcheck.report.run_alert import RunReport, alert_message, post_webhook, summary_markdown, webhook_payload
 from hullcheck.store import Store
 
 
@@ -89,14 +90,25 @@ def send_alert(config_path: str, report: RunReport) -> str:
 
     cfg = load_config(Path(config_path))
     if cfg.email is None or cfg.email.smtp is None:
-        return "no alert: the config has no email.smtp"
+        return "no alert mail: the config has no email.smtp"
     message = alert_message(cfg.email, report, cfg.report.base_url)
     if message is None:
-        return "no alert: nobody in email.org_to"
+        return "no alert mail: nobody in email.org_to"
     failed = [d.error for d in send_messages(cfg.email.smtp, [message]) if d.error]
     if failed:
         raise RuntimeError(f"the alert could not be sent: {failed[0]}")
     return f"alert sent to {', '.join(cfg.email.org_to)}"
+
+
+@task(name="post-webhook", retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+def post_alert_webhook(config_path: str, report: RunReport) -> str:
+    cfg = load_config(Path(config_path))
+    name = cfg.alerts.webhook_url_env
+    url = os.environ.get(name or "") if name else None
+    if not url:
+        return f"no webhook: {name} is not set" if name else "no webhook configured"
+    post_webhook(url, webhook_payload(report, cfg.report.base_url), cfg.alerts.timeout_seconds)
+    return f"webhook ({name}) told"
 
 
 @flow(name="nightly-audit", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
@@ -115,6 +127,7 @@ def nightly_audit(config_path: str = "hullcheck.yaml", as_of: str | None = None,
                              description=f"hullcheck run {summary.run_id}")  # fmt: skip
     if summary.status != "ok":
         logger.warning(send_alert(config_path, report))
+        logger.warning(post_alert_webhook(config_path, report))
     return {"run_id": summary.run_id, "status": summary.status, "repos": report.repos_total,
             "extracted": report.extracted, "unchanged": report.unchanged, "failed": report.failed,
             "failures": report.failures, "findings": report.findings, "seconds": round(summary.seconds, 1),

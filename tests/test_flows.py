@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import email
 import email.policy
+import http.server
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pytest
 import yaml
+from support.git_servers import http_server
 from support.oci.builder import Image, Layer
 from support.oci.registry import Registry
 from support.org import Org, days_ago
@@ -65,10 +67,32 @@ def facts(db: Path) -> dict[str, Any]:
         con.close()
 
 
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _Hook.received.append({"path": self.path, "json": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.mark.slow
 def test_nightly_flow_equals_the_direct_audit_ends_partial_and_alerts(
     org: Org, registry: Registry, smtp_plain: Any, tmp_path: Path
 ) -> None:
+    with http_server(_Hook) as hook:
+        _nightly_flow_story(org, registry, smtp_plain, tmp_path, f"{hook}/hooks/SECRET-TOKEN-123")
+    assert [h["path"] for h in _Hook.received] == ["/hooks/SECRET-TOKEN-123"]
+    told = _Hook.received[0]["json"]
+    assert told["status"] == "partial" and "1 of 3 repositories failed" in told["text"]
+    assert any("shop/gone" in f for f in told["failures"])
+
+
+def _nightly_flow_story(org: Org, registry: Registry, smtp_plain: Any, tmp_path: Path, webhook: str) -> None:
     org.repo("api", [Commit(days_ago(2), {"Dockerfile": "FROM python:3.12\nRUN pip install flask\n"})])
     org.repo("web", [Commit(days_ago(2), {"Dockerfile": "FROM node:20\nUSER 1000\n", "compose.yaml":
                                           "services:\n  web:\n    build: .\n"})])  # fmt: skip
@@ -78,17 +102,21 @@ def test_nightly_flow_equals_the_direct_audit_ends_partial_and_alerts(
         "registries": [{"url": registry.host, "repositories": ["shop/app", "shop/gone"], "retries": 0}],
         "email": {"from": "hullcheck@example.org", "org_to": ["platform@example.org"],
                   "smtp": {"host": smtp_plain.host, "port": smtp_plain.port, "security": "none"}},
+        "alerts": {"webhook_url_env": "HULLCHECK_TEST_WEBHOOK"},
     }  # fmt: skip
     flow_cfg = org.write_config()
     direct_cfg = tmp_path / "direct.yaml"
     data = yaml.safe_load(flow_cfg.read_text())
     data["database"] = str(tmp_path / "direct.duckdb")
     data["email"] = {"from": "hullcheck@example.org"}  # the direct audit sends nothing
+    data.pop("alerts")
     direct_cfg.write_text(yaml.safe_dump(data))
 
-    proc = subprocess.run([sys.executable, "-c", HARNESS, str(flow_cfg)], env=prefect_env(tmp_path),
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    env = {**prefect_env(tmp_path), "HULLCHECK_TEST_WEBHOOK": webhook}
+    proc = subprocess.run([sys.executable, "-c", HARNESS, str(flow_cfg)], env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "SECRET-TOKEN" not in proc.stdout + proc.stderr  # the webhook's token is never logged
     out = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
     result = out["result"]
     assert result["status"] == "partial" and result["extracted"] == 2 and result["failed"] == 1

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from hullcheck.config_report import AlertSettings as AlertSettings
 from hullcheck.config_report import EmailSettings as EmailSettings
 from hullcheck.config_report import ReportSettings as ReportSettings
 from hullcheck.config_report import SmtpSettings as SmtpSettings
@@ -149,6 +150,7 @@ class Config(_Model):
     policies_dir: Path | None = Field(None, description="the org's own policies (same format as policies/)")
     email: EmailSettings | None = Field(None, description="the weekly mails: sender, org digest, SMTP relay")
     report: ReportSettings = Field(default_factory=ReportSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     # Not part of the file: where it came from, to resolve relative paths and to stamp runs.
     source_path: Path | None = Field(None, exclude=True)

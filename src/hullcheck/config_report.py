@@ -78,3 +78,12 @@ class ReportSettings(StrictModel):
         if v is not None and not (v.startswith("https://") or v.startswith("http://")):
             raise ValueError("base_url must start with https:// (or http://)")
         return v if v is None or v.endswith("/") else v + "/"
+
+
+class AlertSettings(StrictModel):
+    """Where the nightly flow says that a run is not ok, besides the mail to `email.org_to`."""
+
+    webhook_url_env: str | None = Field(
+        None, description="the environment variable holding a webhook URL (Slack, Teams, Mattermost: they "
+                          "accept a JSON `text`); never the URL itself, which usually carries a token")  # fmt: skip
+    timeout_seconds: float = Field(10.0, gt=0)

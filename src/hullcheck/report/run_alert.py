@@ -89,3 +89,26 @@ def alert_message(settings: EmailSettings, r: RunReport, base_url: str | None = 
         body.append(f"Report: {base_url}")
     msg.set_content("\n".join(body))
     return msg
+
+
+def webhook_payload(r: RunReport, base_url: str | None = None) -> dict[str, object]:
+    """The JSON a chat webhook takes (`text`, as Slack, Teams and Mattermost read it) with the run's facts."""
+    text = f"hullcheck nightly audit {r.headline}"
+    if r.failures:
+        text += "\n" + "\n".join(f"- {f}" for f in r.failures[:20])
+    if base_url:
+        text += f"\n{base_url}"
+    return {"text": text, "run_id": r.run_id, "status": r.status, "failures": r.failures[:200],
+            "changes": {team: {"new": n, "resolved": res} for team, (n, res) in r.changes.items()}}  # fmt: skip
+
+
+def post_webhook(url: str, payload: dict[str, object], timeout: float) -> None:
+    """POST the payload; raises with the status (never the URL: it usually carries a token)."""
+    import requests
+
+    try:
+        response = requests.post(url, json=payload, timeout=timeout)
+    except requests.RequestException as e:
+        raise RuntimeError(f"the webhook could not be reached ({type(e).__name__})") from None
+    if response.status_code >= 300:
+        raise RuntimeError(f"the webhook answered HTTP {response.status_code}")
