@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from hullcheck.audit import AuditSummary, run_audit
 from hullcheck.config import load_config
+from hullcheck.crawl.pool import map_unordered
 from hullcheck.dates import parse_as_of
 from hullcheck.report.run_alert import RunReport, alert_message, post_webhook, summary_markdown, webhook_payload
 from hullcheck.store import Store
@@ -52,11 +54,12 @@ def batch_size(count: int) -> int:
 
 def prefect_fan_out(stage: str, read: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
     """Sources in batches, each batch a task run named after its first source; results as batches finish
-    (the audit's FanOut). On a task runner of other processes (Dask), the repositories go there (their
-    crawl travels: `RepoCrawler`); image sources, whose reads share this process's view of the database
-    (known digests, layer facts), stay here, one after the other."""
+    (the audit's FanOut): git repositories, and each registry's or layout's repositories. On a task runner
+    of other processes (Dask), the git repositories go there (their crawl travels: `RepoCrawler`); a
+    registry's repositories, whose reads add to one shared result (digests claimed, layers loaded), stay
+    in this process, on threads."""
     if stage != "repository" and not isinstance(get_run_context().task_runner, ThreadPoolTaskRunner):
-        yield from map(read, items)
+        yield from map_unordered(read, items, 8, threading.Event(), "registry")  # in this process, side by side
         return
     size = batch_size(len(items))
     batches = [items[k : k + size] for k in range(0, len(items), size)]

@@ -120,7 +120,10 @@ def _nightly_flow_story(org: Org, registry: Registry, smtp_plain: Any, tmp_path:
     out = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
     result = out["result"]
     assert result["status"] == "partial" and result["extracted"] == 2 and result["failed"] == 1
-    assert "Task run 'repository api'" in proc.stderr and "Task run 'image-source " in proc.stderr
+    # a task per git repository, and per registry repository
+    assert "Task run 'repository api'" in proc.stderr
+    assert f"Task run 'registry-repository {registry.host} shop/app'" in proc.stderr
+    assert f"Task run 'registry-repository {registry.host} shop/gone'" in proc.stderr
 
     direct = run_audit(load_config(direct_cfg))
     assert direct.status == "partial"

@@ -245,24 +245,20 @@ def crawl_image_source(
 def crawl_images(store: Store, run_id: int, cfg: Config, cancel: threading.Event | None = None,
                  fan_out: FanOut | None = None) -> ImageSummary:  # fmt: skip
     """Each image source in turn, each written in one transaction; later sources skip digests earlier ones
-    read. With `fan_out`, the sources are read side by side (what each has seen is read first, here) and
-    written as each finishes."""
+    read. With `fan_out`, each source's repositories are read by it (a Prefect task each, in the flow)."""
     summary = ImageSummary()
     jobs = image_jobs(cfg)
     if not jobs:
         return summary
     known = known_images(store, cfg)
-    if fan_out is not None:
+    if fan_out is not None:  # the sources in turn, each one's repositories spread by `fan_out`
         from hullcheck.crawl.registry import crawl_layout, crawl_registry
 
-        seen = {id(job): known_facts.seen_tags(store, job.host) for job in jobs if isinstance(job, RegistrySource)}
-
-        def read(job: ImageJob) -> ImageResult:
+        for job in jobs:
             if isinstance(job, RegistrySource):
-                return crawl_registry(job, known, seen[id(job)], cancel)
-            return crawl_layout(job, known, cancel)
-
-        for result in fan_out("image-source", read, jobs):
+                result = crawl_registry(job, known, known_facts.seen_tags(store, job.host), cancel, fan_out)
+            else:
+                result = crawl_layout(job, known, cancel, fan_out)
             write_images(store, run_id, result)
             known.learn(result)
             summary.count(result)

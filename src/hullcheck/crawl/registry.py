@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from hullcheck.config import LayoutSource as LayoutSettings
@@ -56,10 +57,19 @@ class ImageCrawlOptions:
                    src.layer_scan_budget_bytes, limits)  # fmt: skip
 
 
+# How a source's repositories are spread (audit.FanOut): each repository's read adds its rows to the
+# source's one result, so the reads must share this process (threads, or Prefect tasks on threads).
+RepoFanOut = Callable[[str, Callable[[str], None], list[str]], Iterator[None]]
+
+
 def crawl_registry(
-    src: RegistrySource, known: KnownImages, seen_tags: set[tuple[str, str]], cancel: threading.Event | None = None
+    src: RegistrySource,
+    known: KnownImages,
+    seen_tags: set[tuple[str, str]],
+    cancel: threading.Event | None = None,
+    fan_out: RepoFanOut | None = None,
 ) -> ImageResult:
-    """One configured registry."""
+    """One configured registry; its repositories read by `fan_out` when given (else `concurrency` threads)."""
     try:
         from hullcheck.sources.registry import RegistryClient  # the HTTP stack only when registries are audited
 
@@ -68,12 +78,13 @@ def crawl_registry(
     except RegistryError as e:
         return ImageResult(src.host, [TagRow(src.host, None, None, None, None, "failed", str(e))])
     try:
-        return crawl_images(client, ImageCrawlOptions.of(src), known, seen_tags, cancel)
+        return crawl_images(client, ImageCrawlOptions.of(src), known, seen_tags, cancel, fan_out)
     finally:
         client.close()
 
 
-def crawl_layout(spec: LayoutSpec, known: KnownImages, cancel: threading.Event | None = None) -> ImageResult:
+def crawl_layout(spec: LayoutSpec, known: KnownImages, cancel: threading.Event | None = None,
+                 fan_out: RepoFanOut | None = None) -> ImageResult:  # fmt: skip
     """An OCI layout directory, OCI archive or `docker save` tarball, crawled like a registry."""
     from hullcheck.sources.layout import LayoutSource
 
@@ -88,7 +99,7 @@ def crawl_layout(spec: LayoutSpec, known: KnownImages, cancel: threading.Event |
     except RegistryError as e:
         return ImageResult(name, [TagRow(name, None, None, None, None, "failed", str(e))])
     try:
-        return crawl_images(source, ImageCrawlOptions.of(spec.settings), known, set(), cancel)
+        return crawl_images(source, ImageCrawlOptions.of(spec.settings), known, set(), cancel, fan_out)
     finally:
         source.close()
 
@@ -99,6 +110,7 @@ def crawl_images(
     known: KnownImages,
     seen_tags: set[tuple[str, str]],
     cancel: threading.Event | None = None,
+    fan_out: RepoFanOut | None = None,
 ) -> ImageResult:
     """Every wanted repository and tag of one source. Never raises, except `Stopped` when `cancel` is set
     (queued repositories are dropped, the source ends its requests at once)."""
@@ -109,7 +121,11 @@ def crawl_images(
         crawl.result.tags.append(TagRow(source.name, None, None, None, None, "failed", _message(e, source.name)))
         repos = []
     try:
-        for _ in map_unordered(crawl.repository, repos, options.concurrency, crawl.stop, "registry", cancel):
+        if fan_out is not None:
+            reads = fan_out(f"registry-repository {source.name}", crawl.repository, repos)
+        else:
+            reads = map_unordered(crawl.repository, repos, options.concurrency, crawl.stop, "registry", cancel)
+        for _ in reads:
             pass
     except BaseException:
         source.stop()
