@@ -30,6 +30,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.futures import as_completed
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from hullcheck.audit import AuditSummary, run_audit
@@ -131,10 +132,10 @@ def nightly_audit(config_path: str = "hullcheck.yaml", as_of: str | None = None,
     if summary.status != "ok":
         logger.warning(send_alert(config_path, report))
         logger.warning(post_alert_webhook(config_path, report))
-    return {"run_id": summary.run_id, "status": summary.status, "repos": report.repos_total,
-            "extracted": report.extracted, "unchanged": report.unchanged, "failed": report.failed,
-            "failures": report.failures, "findings": report.findings, "seconds": round(summary.seconds, 1),
-            "warnings": summary.warnings}  # fmt: skip
+    return {"run_id": summary.run_id, "status": summary.status, "flow_run_id": str(flow_run.id),
+            "repos": report.repos_total, "extracted": report.extracted, "unchanged": report.unchanged,
+            "failed": report.failed, "failures": report.failures, "findings": report.findings,
+            "seconds": round(summary.seconds, 1), "warnings": summary.warnings}  # fmt: skip
 
 
 def with_concurrency(threads: int) -> Any:

@@ -64,3 +64,40 @@ def hullcheck_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
         return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One Prefect test server for the session (`prefect_test_harness`), with the settings a small machine
+    needs set before Prefect is first imported: its own home, no telemetry, time to start. The repository
+    root goes on the path (and to Dask workers' environment) so that `flows` imports as in a checkout."""
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    home = tmp_path_factory.mktemp("prefect-home")
+    settings = {"PREFECT_HOME": str(home), "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", "PREFECT_LOGGING_LEVEL": "INFO",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+    before = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    sys.path.insert(0, str(root))
+    import logging
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    # Prefect's console handlers hold the stream that was sys.stderr when it set logging up: under pytest's
+    # capture that stream is closed after the first test ("Logging error … closed file"); the process's
+    # real stderr stays open, and pytest still captures it at the file-descriptor level.
+    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict))]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and type(handler).__module__.startswith("prefect"):
+                handler.setStream(sys.__stderr__)
+    try:
+        with prefect_test_harness(server_startup_timeout=90):
+            yield home
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -1,8 +1,8 @@
-"""The nightly flow runs for real (Prefect's `prefect_test_harness`, in a process of its own so that its
-settings are its own) against real git repositories and the real registry fixture, and records what
-the direct `hullcheck audit` records: the same facts and findings, the same error rows. One broken
-repository and one broken registry repository make the run partial, a Markdown artifact summarises
-it, and the platform team gets an alert on a real SMTP server."""
+"""The nightly flow runs for real (one session-scoped `prefect_test_harness`, conftest.py) against real git
+repositories and the real registry fixture, and records what the direct `hullcheck audit` records: the
+same facts and findings, the same error rows. One broken repository and one broken registry repository
+make the run partial, a Markdown artifact summarises it, the platform team gets an alert on a real SMTP
+server and a webhook; a registry fault is retried or not as it deserves; Dask gets what threads get."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import email
 import email.policy
 import http.server
 import json
-import os
-import subprocess
-import sys
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,25 +28,23 @@ from hullcheck.demo.gitbuild import Commit
 
 pytest_plugins = ["support.smtp"]
 ROOT = Path(__file__).resolve().parents[1]
-HARNESS = """
-import json, sys
-from prefect.testing.utilities import prefect_test_harness
-from prefect.client.orchestration import get_client
-from flows.nightly_audit import nightly_audit
-from flows.weekly_report import weekly_report
-with prefect_test_harness(server_startup_timeout=90):
-    result = nightly_audit(config_path=sys.argv[1])
+
+
+def _task_runs(flow_run_id: str) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
     with get_client(sync_client=True) as client:
-        artifacts = [a.data for a in client.read_artifacts() if a.key == "nightly-audit-summary"]
-    report = weekly_report(config_path=sys.argv[1], dry_run=True)
-print("RESULT", json.dumps({"result": result, "artifacts": artifacts, "report": report}))
-"""
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return sorted(r.name for r in runs)
 
 
-def prefect_env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "DO_NOT_TRACK": "1",
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_LOGGING_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}  # fmt: skip
+def _artifacts(flow_run_id: str) -> list[str]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [str(a.data) for a in client.read_artifacts() if str(a.flow_run_id) == flow_run_id
+                and a.key == "nightly-audit-summary"]  # fmt: skip
 
 
 def facts(db: Path) -> dict[str, Any]:
@@ -82,17 +78,24 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.slow
 def test_nightly_flow_equals_the_direct_audit_ends_partial_and_alerts(
-    org: Org, registry: Registry, smtp_plain: Any, tmp_path: Path
-) -> None:
+    prefect_harness: Path, org: Org, registry: Registry, smtp_plain: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     with http_server(_Hook) as hook:
-        _nightly_flow_story(org, registry, smtp_plain, tmp_path, f"{hook}/hooks/SECRET-TOKEN-123")
+        monkeypatch.setenv("HULLCHECK_TEST_WEBHOOK", f"{hook}/hooks/SECRET-TOKEN-123")
+        _nightly_flow_story(org, registry, smtp_plain, tmp_path)
+    out, err = capfd.readouterr()
+    assert "SECRET-TOKEN" not in out + err  # the webhook's token is never logged
     assert [h["path"] for h in _Hook.received] == ["/hooks/SECRET-TOKEN-123"]
     told = _Hook.received[0]["json"]
     assert told["status"] == "partial" and "1 of 3 repositories failed" in told["text"]
     assert any("shop/gone" in f for f in told["failures"])
 
 
-def _nightly_flow_story(org: Org, registry: Registry, smtp_plain: Any, tmp_path: Path, webhook: str) -> None:
+def _nightly_flow_story(org: Org, registry: Registry, smtp_plain: Any, tmp_path: Path) -> None:
+    from flows.nightly_audit import nightly_audit
+    from flows.weekly_report import weekly_report
+
     org.repo("api", [Commit(days_ago(2), {"Dockerfile": "FROM python:3.12\nRUN pip install flask\n"})])
     org.repo("web", [Commit(days_ago(2), {"Dockerfile": "FROM node:20\nUSER 1000\n", "compose.yaml":
                                           "services:\n  web:\n    build: .\n"})])  # fmt: skip
@@ -112,18 +115,15 @@ def _nightly_flow_story(org: Org, registry: Registry, smtp_plain: Any, tmp_path:
     data.pop("alerts")
     direct_cfg.write_text(yaml.safe_dump(data))
 
-    env = {**prefect_env(tmp_path), "HULLCHECK_TEST_WEBHOOK": webhook}
-    proc = subprocess.run([sys.executable, "-c", HARNESS, str(flow_cfg)], env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "SECRET-TOKEN" not in proc.stdout + proc.stderr  # the webhook's token is never logged
-    out = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
-    result = out["result"]
+    result = nightly_audit(config_path=str(flow_cfg))
     assert result["status"] == "partial" and result["extracted"] == 2 and result["failed"] == 1
     # a task per git repository, and per registry repository
-    assert "Task run 'repository api'" in proc.stderr
-    assert f"Task run 'registry-repository {registry.host} shop/app'" in proc.stderr
-    assert f"Task run 'registry-repository {registry.host} shop/gone'" in proc.stderr
+    tasks = _task_runs(result["flow_run_id"])
+    assert {"repository api", "repository web", "repository missing"} <= set(tasks)
+    assert {f"registry-repository {registry.host} shop/app", f"registry-repository {registry.host} shop/gone"} <= set(
+        tasks)  # fmt: skip
+    artifacts = _artifacts(result["flow_run_id"])
+    report = weekly_report(config_path=str(flow_cfg), dry_run=True)
 
     direct = run_audit(load_config(direct_cfg))
     assert direct.status == "partial"
@@ -134,12 +134,12 @@ def _nightly_flow_story(org: Org, registry: Registry, smtp_plain: Any, tmp_path:
     assert flow_facts["findings"] and flow_facts["tags"]
 
     # the artifact summarises the run
-    assert len(out["artifacts"]) == 1
-    summary = out["artifacts"][0]
+    assert len(artifacts) == 1
+    summary = artifacts[0]
     assert "**partial**" in summary and "| git repositories (3) | 2 | 0 | 1 |" in summary and "missing" in summary
 
     # the weekly flow rendered the site and wrote the org digest (dry run: nothing sent)
-    assert out["report"]["pages"] > 3 and out["report"]["mails"] == 1 and out["report"]["sent"] == 0
+    assert report["pages"] > 3 and report["mails"] == 1 and report["sent"] == 0
     assert (org.root / "report" / "index.html").is_file() and (org.root / "report" / "mail" / "org.eml").is_file()
 
     # the alert reached the platform team
@@ -150,20 +150,12 @@ def _nightly_flow_story(org: Org, registry: Registry, smtp_plain: Any, tmp_path:
     assert "missing" in body and "shop/gone" in body
 
 
-HARNESS_NIGHTS = """
-import json, sys
-from prefect.testing.utilities import prefect_test_harness
-from flows.nightly_audit import nightly_audit
-with prefect_test_harness(server_startup_timeout=90):
-    results = [nightly_audit(config_path=path) for path in sys.argv[1:]]
-print("RESULT", json.dumps(results))
-"""
-
-
 @pytest.mark.slow
 def test_a_transient_registry_fault_is_retried_and_a_permanent_one_is_not(
-    registry: Registry, registry_proxy: Any, tmp_path: Path
+    prefect_harness: Path, registry: Registry, registry_proxy: Any, tmp_path: Path
 ) -> None:
+    from flows.nightly_audit import nightly_audit
+
     registry.push("shop/flaky", "1.0", Image([Layer({"etc/a": b"a"})], {"User": "app"}))
     registry.push("shop/locked", "1.0", Image([Layer({"etc/b": b"b"})], {"User": "app"}))
     proxy = registry_proxy(registry)
@@ -177,10 +169,7 @@ def test_a_transient_registry_fault_is_retried_and_a_permanent_one_is_not(
         cfg.write_text(yaml.safe_dump({"database": "h.duckdb", "cache_dir": "cache",
                                        "registries": [{"url": proxy.host, "repositories": [repository]}]}))  # fmt: skip
         configs.append(str(cfg))
-    proc = subprocess.run([sys.executable, "-c", HARNESS_NIGHTS, *configs], env=prefect_env(tmp_path),
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    transient, permanent = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    transient, permanent = (nightly_audit(config_path=c) for c in configs)
     assert transient["status"] == "ok" and transient["failures"] == []  # retried and recovered
     assert proxy.count("tags", "GET") >= 3
     tags_lists = [path for method, path in proxy.requests if method == "GET" and "/tags/list" in path]
@@ -189,19 +178,13 @@ def test_a_transient_registry_fault_is_retried_and_a_permanent_one_is_not(
     assert sum("/shop/locked/" in p for p in tags_lists) == 1  # asked once: a 401 is not retried
 
 
-HARNESS_DASK = """
-import json, sys
-from prefect.testing.utilities import prefect_test_harness
-from flows.nightly_audit import nightly_audit, on_dask
-with prefect_test_harness(server_startup_timeout=90):
-    threads = nightly_audit(config_path=sys.argv[1])
-    dask = on_dask(None, workers=2)(config_path=sys.argv[2])
-print("RESULT", json.dumps([threads, dask]))
-"""
-
-
 @pytest.mark.slow
-def test_the_flow_on_a_local_dask_cluster_gets_what_threads_get(org: Org, registry: Registry, tmp_path: Path) -> None:
+def test_the_flow_on_a_local_dask_cluster_gets_what_threads_get(
+    prefect_harness: Path, org: Org, registry: Registry, tmp_path: Path, capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    from flows.nightly_audit import nightly_audit, on_dask
+
     for n in range(4):
         first = Commit(days_ago(3), {"Dockerfile": f"FROM python:3.1{n}\nRUN pip install flask\n"})
         org.repo(f"svc{n}", [first, Commit(days_ago(1), {"worker/Dockerfile": "FROM alpine\nRUN apk add curl\n"})])
@@ -213,11 +196,12 @@ def test_the_flow_on_a_local_dask_cluster_gets_what_threads_get(org: Org, regist
     data["database"], data["cache_dir"] = str(tmp_path / "dask.duckdb"), str(tmp_path / "dask-cache")
     dask_cfg = tmp_path / "dask.yaml"
     dask_cfg.write_text(yaml.safe_dump(data))
-    proc = subprocess.run([sys.executable, "-c", HARNESS_DASK, str(threads_cfg), str(dask_cfg)],
-                          env=prefect_env(tmp_path), capture_output=True, text=True, timeout=400)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    threads, dask = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    threads = nightly_audit(config_path=str(threads_cfg))
+    dask = on_dask(None, workers=2)(config_path=str(dask_cfg))
     assert threads["status"] == dask["status"] == "partial" and dask["extracted"] == 4
-    assert "Creating a new Dask cluster" in proc.stderr and proc.stderr.count("Register worker addr") == 2
-    assert proc.stderr.count("Task run 'repository svc") == 8  # four repositories, on threads then on Dask
+    on_dask_tasks = [t for t in _task_runs(dask["flow_run_id"]) if t.startswith("repository svc")]
+    assert len(on_dask_tasks) == 4  # each repository a task, run by the Dask workers
+    logs = "".join(capfd.readouterr()) + caplog.text
+    assert "Creating a new Dask cluster" in logs
+    assert len(set(re.findall(r"Register worker addr: (tcp://[0-9.:]+)", logs))) == 2  # two worker processes
     assert facts(org.root / "audit.duckdb") == facts(tmp_path / "dask.duckdb")
