@@ -28,14 +28,8 @@ import yaml
 from hullcheck.config import Config, parse_config
 from hullcheck.errors import ConfigError
 from hullcheck.policy.catalog import Catalog, load_policy
-from hullcheck.policy.evaluate import (
-    WORKERS,
-    _evaluation_memory,
-    finish_findings,
-    prepare,
-    reparametrize,
-    run_catalog,
-)
+from hullcheck.policy.evaluate import WORKERS, _evaluation_memory, finish_findings, run_catalog
+from hullcheck.policy.prepare import prepare, reparametrize
 from hullcheck.policy.situations import resolve_situations
 from hullcheck.store import Store
 
