@@ -232,14 +232,16 @@ def known_images(store: Store, cfg: Config) -> KnownImages:
 
 
 def crawl_image_source(
-    store: Store, job: ImageJob, known: KnownImages, cancel: threading.Event | None = None
-) -> ImageResult:
-    """One registry or layout; never raises (failures are rows) unless cancelled."""
+    store: Store, job: ImageJob, known: KnownImages, cancel: threading.Event | None = None,
+    fan_out: FanOut | None = None,
+) -> ImageResult:  # fmt: skip
+    """One registry or layout, its repositories spread by `fan_out` when given; never raises (failures are
+    rows) unless cancelled."""
     from hullcheck.crawl.registry import crawl_layout, crawl_registry
 
     if isinstance(job, RegistrySource):
-        return crawl_registry(job, known, known_facts.seen_tags(store, job.host), cancel)
-    return crawl_layout(job, known, cancel)
+        return crawl_registry(job, known, known_facts.seen_tags(store, job.host), cancel, fan_out)
+    return crawl_layout(job, known, cancel, fan_out)
 
 
 def crawl_images(store: Store, run_id: int, cfg: Config, cancel: threading.Event | None = None,
@@ -251,22 +253,10 @@ def crawl_images(store: Store, run_id: int, cfg: Config, cancel: threading.Event
     if not jobs:
         return summary
     known = known_images(store, cfg)
-    if fan_out is not None:  # the sources in turn, each one's repositories spread by `fan_out`
-        from hullcheck.crawl.registry import crawl_layout, crawl_registry
-
-        for job in jobs:
-            if isinstance(job, RegistrySource):
-                result = crawl_registry(job, known, known_facts.seen_tags(store, job.host), cancel, fan_out)
-            else:
-                result = crawl_layout(job, known, cancel, fan_out)
-            write_images(store, run_id, result)
-            known.learn(result)
-            summary.count(result)
-        return summary
     for job in jobs:
         if cancel is not None and cancel.is_set():
             raise Stopped("the audit was asked to stop")
-        result = crawl_image_source(store, job, known, cancel)
+        result = crawl_image_source(store, job, known, cancel, fan_out)
         write_images(store, run_id, result)
         known.learn(result)
         summary.count(result)

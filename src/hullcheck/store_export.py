@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hullcheck.store import Store
+from hullcheck.store_files import swap_directory
 from hullcheck.store_scratch import IDENT
 
 FORMAT_VERSION = 1
@@ -55,11 +56,7 @@ def export_parquet(store: Store, out: Path) -> list[ExportedView]:
             raise
     manifest = {"format": "hullcheck-parquet", "version": FORMAT_VERSION, "views": [asdict(v) for v in done]}
     (staging / "_views.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.rename(out, old)
-    os.rename(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_directory(staging, out)
     return done
 
 

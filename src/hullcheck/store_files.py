@@ -187,3 +187,15 @@ def newer_than_ours(storage_version: str) -> bool:
 def _version(text: str) -> tuple[int, ...]:
     m = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text)
     return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
+
+
+def swap_directory(staging: Path, out: Path) -> None:
+    """Replace directory `out` by `staging` with two renames: readers see the old one or the new one, whole
+    (the report site, a Parquet export)."""
+    import shutil
+
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    if out.exists():
+        os.rename(out, old)
+    os.rename(staging, out)
+    shutil.rmtree(old, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ def run_check(config_path: Path, database: Path | None, baseline: str, run: int 
     db = database if database is not None else cfg.database_path  # type: ignore[union-attr]
     if path is None and not db.exists():
         raise fail(f"no database at {db}: run `hullcheck audit` first")
-    with Store.open(db, read_only=True) if db.exists() else _no_store() as store:
+    with Store.open(db, read_only=True) if db.exists() else contextlib.nullcontext() as store:
         runs = [int(r[0]) for r in store.query("gate_runs")] if store else []
         if path is None:
             if not runs:
@@ -87,13 +88,3 @@ def _line(f: dict[str, Any], state: str | None = None) -> str:
 
     tag = f"{state}: " if state else ""
     return shown(f"  {tag}{f['severity'].upper()} {f['policy_id']} {where(f)} (team {f['team']}): {f['message']}")
-
-
-class _no_store:
-    """No database yet (a first `check --path` before any audit): an empty baseline."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -11,6 +11,7 @@ from typing import Any
 
 from hullcheck.cli.common import fail
 from hullcheck.store import Store
+from hullcheck.store_files import replace_durably
 
 EXPORT_FORMATS = ("sarif", "json", "csv")
 SUFFIX = {"sarif": ".sarif", "json": ".json", "csv": ".csv"}
@@ -91,7 +92,7 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, path)
+        replace_durably(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

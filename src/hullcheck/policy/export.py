@@ -259,11 +259,13 @@ def _cell(v: Any) -> Any:
     if isinstance(v, dict | list):
         v = json.dumps(v, ensure_ascii=False, separators=(",", ":"))
     v = _iso(v)
-    # A spreadsheet runs a cell starting with = + - @ (or a tab or CR before one) as a formula: a hostile
-    # path or label must stay text, as in the report's CSV.
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
+    return spreadsheet_text(v) if isinstance(v, str) else v
+
+
+def spreadsheet_text(v: str) -> str:
+    """A spreadsheet runs a cell starting with = + - @ (or a tab or CR before one) as a formula: a hostile
+    path or label must stay text. Every CSV hullcheck writes for people (export, the report) goes through it."""
+    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
 
 
 # -- one file per repository -----------------------------------------------------------------------

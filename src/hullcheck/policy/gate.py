@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SEVERITY_ORDER = ("info", "warning", "error", "critical")
+from hullcheck.policy.units import SEVERITIES as SEVERITY_ORDER
+
 GATE_COLUMNS = ("fingerprint", "severity", "policy_id", "team", "subject_kind", "subject", "repo", "path", "line",
                 "message")  # fmt: skip
 

@@ -22,9 +22,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from hullcheck.assets import templates_dir
+from hullcheck.policy.export import spreadsheet_text
 from hullcheck.policy.units import human_bytes
 from hullcheck.report import charts
 from hullcheck.report.model import SEVERITIES, Site
+from hullcheck.store_files import swap_directory
 
 Progress = Callable[[str], None]
 
@@ -114,7 +116,7 @@ def _render(site: Site, staging: Path, out: Path, base_url: str | None, progress
     (staging / "report.md").write_text(markdown, encoding="utf-8")
     for name, table in site.data.tables.items():
         (staging / "csv" / f"{name}.csv").write_text(to_csv(table.columns, table.rows), encoding="utf-8")
-    _swap(staging, out)
+    swap_directory(staging, out)  # readers see the old site or the new one
     result.files = sorted(p for p in out.rglob("*") if p.is_file())
     return result
 
@@ -165,15 +167,6 @@ def draw_all(jobs: list[ChartJob]) -> dict[str, bytes]:
     return {name: png for name, png in drawn if png is not None}
 
 
-def _swap(staging: Path, out: Path) -> None:
-    """Replace `out` by `staging` with two renames: readers see the old site or the new one."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        os.rename(out, old)
-    os.rename(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -184,12 +177,10 @@ def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 
 
 def _cell(v: Any) -> Any:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula: hostile names must stay text.
+    # Hostile names must stay text in a spreadsheet (spreadsheet_text).
     if isinstance(v, (list, dict)):
         v = json.dumps(v, default=str, ensure_ascii=False)
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
+    return spreadsheet_text(v) if isinstance(v, str) else v
 
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-.!|~"} | {"\n": " ", "\r": " "})
